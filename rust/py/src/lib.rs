@@ -1,0 +1,12 @@
+//! Thin PyO3 layer over `onnxformers-core`: conversions, numpy in/out, GIL release, errors.
+use pyo3::prelude::*;
+
+mod errors;
+mod tokenizer;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    tokenizer::register(m)?;
+    Ok(())
+}
