@@ -28,6 +28,10 @@ from .errors import (
 
 __version__ = "0.1.0"
 
+# Bound eagerly (cheap: only `os`): were it lazy, importing the submodule `onnxformers.env` (hub.py does)
+# would make the package attribute `env` that module instead of the settings object.
+from .env import env  # noqa: E402
+
 # public name -> module that defines it
 _LAZY = {
     "env": "onnxformers.env",

@@ -1,0 +1,1 @@
+"""Inference backends. Only ONNX Runtime today (see :mod:`onnxformers.backends.onnx`)."""

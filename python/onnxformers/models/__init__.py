@@ -1,0 +1,9 @@
+"""Models: :class:`PreTrainedModel` and the ``AutoModel*`` classes."""
+
+from .auto import AUTO_CLASSES, model_class
+from .base import PreTrainedModel
+from .output import ModelOutput
+
+globals().update(AUTO_CLASSES)
+
+__all__ = ["PreTrainedModel", "ModelOutput", "model_class", *AUTO_CLASSES]
