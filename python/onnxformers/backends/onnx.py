@@ -40,8 +40,9 @@ DEVICE_PROVIDERS: dict[str, tuple[str, ...]] = {
     "rocm": ("ROCMExecutionProvider", "MIGraphXExecutionProvider"),
     "webgpu": ("WebGpuExecutionProvider",),
 }
+# TensorRT is left out of "gpu"/"auto": it builds engines on first run (minutes) and is listed by
+# onnxruntime-gpu even where libnvinfer is absent; ask for it with device="tensorrt".
 _GPU_PROVIDERS = (
-    "TensorrtExecutionProvider",
     "CUDAExecutionProvider",
     "ROCMExecutionProvider",
     "MIGraphXExecutionProvider",
