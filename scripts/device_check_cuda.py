@@ -7,6 +7,7 @@ mismatch. Usage: python scripts/device_check_cuda.py
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -22,6 +23,12 @@ def main() -> int:
     import onnxruntime as ort
 
     from onnxformers import pipeline
+
+    if hasattr(ort, "preload_dlls"):  # load CUDA/cuDNN from the nvidia-* pip packages if present
+        try:
+            ort.preload_dlls()
+        except Exception as exc:  # noqa: BLE001 - diagnostic only
+            print("preload_dlls:", exc)
 
     print("onnxruntime", ort.__version__, ort.get_device(), ort.get_available_providers())
     failures = 0
@@ -53,8 +60,33 @@ def main() -> int:
             rows.append(f"{name:30s} device={device:5s} providers={providers[0]:24s} "
                         f"max|gpu-cpu|={diff:.2e} {1000 * dt:7.1f} ms  {'OK' if ok else 'FAIL'}")
     print("\n".join(rows))
+    minilm = os.environ.get("MINILM_DIR")
+    if minilm:
+        failures += throughput(pipeline, minilm)
     print("FAILURES:", failures)
     return 1 if failures else 0
+
+
+def throughput(pipeline, model_dir: str, n: int = 1000, batch: int = 32) -> int:
+    """Real MiniLM (int8): sentences/s on CPU vs CUDA, and agreement of the embeddings."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benches"))
+    from _common import english_sentences
+
+    sentences = english_sentences(n)
+    results = {}
+    for device in ("cpu", "cuda"):
+        pipe = pipeline("feature-extraction", model_dir, device=device)
+        run = lambda: np.concatenate([pipe(sentences[i:i + batch], pooling="mean", normalize=True)
+                                      for i in range(0, n, batch)])
+        run()  # warm-up (CUDA kernels, arena growth)
+        t0 = time.perf_counter()
+        emb = run()
+        results[device] = (time.perf_counter() - t0, emb)
+    cos = float(np.min(np.sum(results["cpu"][1] * results["cuda"][1], axis=1)))
+    for device, (dt, _) in results.items():
+        print(f"MiniLM int8 {device:4s}: {n / dt:8.0f} sentences/s (n={n}, batch={batch})")
+    print(f"MiniLM min cosine cpu vs cuda: {cos:.6f}")
+    return 0 if cos > 0.999 else 1
 
 
 if __name__ == "__main__":
