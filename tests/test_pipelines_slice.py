@@ -350,3 +350,20 @@ def test_pipeline_over_the_hub_then_offline(hub, monkeypatch):
 def test_repo_not_on_the_hub(hub):
     with pytest.raises(ModelNotFoundError):
         pipeline("feature-extraction", "nobody/no-such-model")
+
+
+# ---------------------------------------------------------------------------------------------------
+# one pipeline shared by many threads (sessions are created once and are thread-safe)
+
+def test_pipeline_is_thread_safe():
+    from concurrent.futures import ThreadPoolExecutor
+
+    pipe = pipeline("feature-extraction", str(MODELS / "tiny-bert-feature-extraction"))
+    texts = [c["inputs"] for c in reference("tiny-bert-feature-extraction")["cases"]
+             if isinstance(c["inputs"], str)]
+    expected = [pipe(t, pooling="mean", normalize=True) for t in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda i: pipe(texts[i % len(texts)], pooling="mean",
+                                               normalize=True), range(40)))
+    for i, got in enumerate(results):
+        np.testing.assert_allclose(got, expected[i % len(texts)], atol=1e-6)
