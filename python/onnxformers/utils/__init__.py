@@ -1,0 +1,1 @@
+"""Utilities (audio, image, maths, tensor helpers)."""
