@@ -55,8 +55,8 @@ def test_non_string_task():
 
 
 def test_unimplemented_task_is_a_clear_error():
-    with pytest.raises(NotImplementedYetError, match="object-detection"):
-        pipeline("object-detection", "some/model")
+    with pytest.raises(NotImplementedYetError, match="document-question-answering"):
+        pipeline("document-question-answering", "some/model")
 
 
 def test_unknown_loading_option_is_rejected():

@@ -1,0 +1,111 @@
+"""Post-processing helpers of Transformers.js' ``processors`` module (numpy in, plain Python out)."""
+
+from __future__ import annotations
+
+from typing import Any, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ...errors import InvalidInputError
+from ...utils.maths import sigmoid, softmax
+
+
+def center_to_corners_format(box: Sequence[float]) -> List[float]:
+    """``[center_x, center_y, width, height]`` → ``[x_min, y_min, x_max, y_max]``."""
+    cx, cy, w, h = box
+    return [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]
+
+
+def post_process_object_detection(outputs: Mapping[str, Any], threshold: float = 0.5,
+                                  target_sizes: Optional[Sequence[Tuple[int, int]]] = None,
+                                  is_zero_shot: bool = False) -> List[dict]:
+    """Boxes, classes and scores per image from ``logits`` ``[batch, boxes, classes]`` and
+    ``pred_boxes`` ``[batch, boxes, 4]`` (relative centre format), as Transformers.js does:
+
+    * DETR-style (default): a box whose most likely class is the last one ("no object") is dropped;
+      otherwise it keeps that class when its softmax probability is ``>= threshold``;
+    * zero-shot (OWL-ViT): every class whose sigmoid is ``> threshold``.
+
+    Boxes become corners ``[x_min, y_min, x_max, y_max]``, relative, or in pixels when ``target_sizes``
+    (``[[height, width], ...]``) is given. Returns ``[{"boxes", "classes", "scores"}]`` (lists).
+    """
+    logits = np.asarray(outputs["logits"], dtype=np.float32)
+    boxes = np.asarray(outputs["pred_boxes"], dtype=np.float32)
+    if logits.ndim != 3 or boxes.ndim != 3 or boxes.shape[-1] != 4 or boxes.shape[:2] != logits.shape[:2]:
+        raise InvalidInputError(
+            f"expected logits [batch, boxes, classes] and pred_boxes [batch, boxes, 4], got "
+            f"{list(logits.shape)} and {list(boxes.shape)}")
+    batch_size, _, num_classes = logits.shape
+    if target_sizes is not None and len(target_sizes) != batch_size:
+        raise InvalidInputError(
+            "Make sure that you pass in as many target sizes as the batch dimension of the logits")
+    results = []
+    for i in range(batch_size):
+        info: dict = {"boxes": [], "classes": [], "scores": []}
+        if is_zero_shot:
+            probs = sigmoid(logits[i])
+            keep = [(j, k) for j, k in zip(*np.nonzero(probs > threshold))]
+        else:
+            best = np.argmax(logits[i], axis=-1)
+            probs = softmax(logits[i].astype(np.float64), axis=-1).astype(np.float32)
+            keep = [(j, int(best[j])) for j in range(logits.shape[1])
+                    if best[j] != num_classes - 1 and probs[j, best[j]] >= threshold]
+        for j, k in keep:
+            corners = np.asarray(center_to_corners_format(boxes[i, j].astype(np.float64)))
+            if target_sizes is not None:
+                height, width = target_sizes[i]
+                corners = corners * np.array([width, height, width, height], dtype=np.float64)
+            info["boxes"].append([float(v) for v in corners])
+            info["classes"].append(int(k))
+            info["scores"].append(float(probs[j, k]))
+        results.append(info)
+    return results
+
+
+def interpolate_bilinear(data: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    """Resize the last two axes of ``data`` to ``size`` (height, width) by bilinear interpolation
+    with ``align_corners=False`` and no antialiasing: ``torch.nn.functional.interpolate``'s (and
+    Transformers.js' ``interpolate``) arithmetic, in float32."""
+    data = np.asarray(data, dtype=np.float32)
+    out_h, out_w = int(size[0]), int(size[1])
+    in_h, in_w = data.shape[-2:]
+    if out_h < 1 or out_w < 1:
+        raise InvalidInputError(f"interpolation size must be positive, got {size}")
+
+    def axis(n_out: int, n_in: int):
+        scale = np.float32(n_in / n_out)
+        src = (np.arange(n_out, dtype=np.float32) + np.float32(0.5)) * scale - np.float32(0.5)
+        src = np.maximum(src, np.float32(0))
+        i0 = np.minimum(src.astype(np.int64), n_in - 1)
+        i1 = np.minimum(i0 + 1, n_in - 1)
+        w1 = (src - i0.astype(np.float32)).astype(np.float32)
+        return i0, i1, np.float32(1) - w1, w1
+
+    y0, y1, wy0, wy1 = axis(out_h, in_h)
+    x0, x1, wx0, wx1 = axis(out_w, in_w)
+    # torch's order of operations: along x within the two source rows, then along y
+    top, bottom = data[..., y0, :], data[..., y1, :]
+    top = top[..., x0] * wx0 + top[..., x1] * wx1
+    bottom = bottom[..., x0] * wx0 + bottom[..., x1] * wx1
+    return (wy0[:, None] * top + wy1[:, None] * bottom).astype(np.float32)
+
+
+def post_process_semantic_segmentation(outputs: Mapping[str, Any],
+                                       target_sizes: Optional[Sequence[Tuple[int, int]]] = None) -> List[dict]:
+    """Per image: ``{"segmentation": int32 [height, width] class ids, "labels": sorted ids present}`` from
+    ``logits`` ``[batch, classes, h, w]``, resized bilinearly to ``target_sizes`` (``[[height, width]]``)
+    first when given (Transformers.js' ``post_process_semantic_segmentation``; ties go to the lower id)."""
+    logits = np.asarray(outputs["logits"], dtype=np.float32)
+    if logits.ndim != 4:
+        raise InvalidInputError(f"expected logits [batch, classes, height, width], got {list(logits.shape)}")
+    if target_sizes is not None and len(target_sizes) != logits.shape[0]:
+        raise InvalidInputError(
+            "Make sure that you pass in as many target sizes as the batch dimension of the logits")
+    results = []
+    for i in range(logits.shape[0]):
+        data = logits[i]
+        if target_sizes is not None:
+            data = interpolate_bilinear(data, tuple(target_sizes[i]))
+        segmentation = np.argmax(data, axis=0).astype(np.int32)
+        results.append({"segmentation": segmentation, "labels": [int(v) for v in np.unique(segmentation)]})
+    return results
