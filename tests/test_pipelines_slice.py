@@ -367,3 +367,16 @@ def test_pipeline_is_thread_safe():
                                                normalize=True), range(40)))
     for i, got in enumerate(results):
         np.testing.assert_allclose(got, expected[i % len(texts)], atol=1e-6)
+
+
+def test_tower_classes_load_their_own_graph_file():
+    from onnxformers.models import CLIPTextModelWithProjection, CLIPVisionModelWithProjection
+
+    clip = str(MODELS / "tiny-clip")
+    # Transformers.js loads onnx/vision_model.onnx / text_model.onnx for these classes
+    with pytest.raises(FileMissingError, match="vision_model.onnx"):
+        CLIPVisionModelWithProjection.from_pretrained(clip)
+    with pytest.raises(FileMissingError, match="text_model.onnx"):
+        CLIPTextModelWithProjection.from_pretrained(clip)
+    model = CLIPVisionModelWithProjection.from_pretrained(clip, model_file_name="model")
+    assert type(model).__name__ == "CLIPVisionModelWithProjection"

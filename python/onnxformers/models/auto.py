@@ -19,7 +19,10 @@ def model_class(class_name: str, model_type: str) -> type[PreTrainedModel]:
     Families with extra behaviour (generation, Whisper, SAM…) get real subclasses as they land.
     """
     kind = registry.model_kind(model_type, class_name)
-    return type(class_name, (PreTrainedModel,), {"kind": kind, "__module__": __name__})
+    attrs = {"kind": kind, "__module__": __name__}
+    if class_name in registry.SUBMODEL_CLASSES:
+        attrs["default_model_file_name"] = registry.SUBMODEL_CLASSES[class_name][1]
+    return type(class_name, (PreTrainedModel,), attrs)
 
 
 class _AutoModel:
@@ -69,3 +72,9 @@ def _make_auto(name: str) -> type:
 
 AUTO_CLASSES = {name: _make_auto(name) for name in registry.AUTO_MAPPINGS}
 globals().update(AUTO_CLASSES)
+
+
+#: classes loaded by explicit name (a text or vision tower of a CLIP/SigLIP/CLAP repo)
+SUBMODEL_CLASSES = {name: model_class(name, model_type)
+                    for name, (model_type, _) in registry.SUBMODEL_CLASSES.items()}
+globals().update(SUBMODEL_CLASSES)

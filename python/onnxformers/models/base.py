@@ -39,6 +39,8 @@ class PreTrainedModel:
 
     #: architecture kind; concrete classes made by the Auto classes set it from ``model_type``
     kind: str | None = None
+    #: graph file stem when the class is one tower of a bigger repo (e.g. ``vision_model``)
+    default_model_file_name: str | None = None
 
     def __init__(self, config: PretrainedConfig, sessions: dict[str, Any],
                  generation_config: dict | None = None, name_or_path: str | None = None,
@@ -63,6 +65,8 @@ class PreTrainedModel:
         elif isinstance(config, Mapping):
             config = PretrainedConfig(dict(config))
         kind = cls.kind or registry.model_kind(config.model_type, cls.__name__)
+        if cls.default_model_file_name and not options.get("model_file_name"):
+            options = {**options, "model_file_name": cls.default_model_file_name}
         sessions = load_sessions(pretrained_model_name_or_path, config, kind, options)
         generation_config = None
         if kind != registry.ENCODER_ONLY:

@@ -183,3 +183,15 @@ AUTO_MAPPINGS: dict[str, dict[str, str]] = {
     "AutoModelForImageFeatureExtraction": {"clip": "CLIPVisionModelWithProjection",
                                            "siglip": "SiglipVisionModel"},
 }
+
+
+#: classes whose graph is a separate file of a bigger repo (Transformers.js sets
+#: ``model_file_name`` for them): class name → (model_type, default file stem)
+SUBMODEL_CLASSES: dict[str, tuple[str, str]] = {
+    "CLIPTextModelWithProjection": ("clip", "text_model"),
+    "CLIPVisionModelWithProjection": ("clip", "vision_model"),
+    "SiglipTextModel": ("siglip", "text_model"),
+    "SiglipVisionModel": ("siglip", "vision_model"),
+    "ClapTextModelWithProjection": ("clap", "text_model"),
+    "ClapAudioModelWithProjection": ("clap", "audio_model"),
+}
