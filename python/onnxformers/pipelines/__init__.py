@@ -43,17 +43,26 @@ def pipeline(task: str, model: str | None = None, *, revision: str = "main", dty
         from ..tokenizers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(model_id, **hub_options)
+    processor = _load_processor(model_id, hub_options, tokenizer) if spec.processor else None
     loaded_model = _load_model(spec, model_id, dict(
         hub_options, config=config, dtype=dtype, device=device, session_options=session_options,
         model_file_name=model_file_name, subfolder=subfolder))
     module_name, _, class_name = spec.pipeline_class.partition(":")
     cls = getattr(importlib.import_module(f"{__name__}.{module_name}"), class_name)
-    pipe = cls(task=spec.task, model=loaded_model, tokenizer=tokenizer, **call_defaults)
+    pipe = cls(task=spec.task, model=loaded_model, tokenizer=tokenizer, processor=processor,
+               **call_defaults)
     if progress_callback is not None:
         from ..hub import ready_event
 
         progress_callback(ready_event(spec.task, model_id))
     return pipe
+
+
+def _load_processor(model_id: str, hub_options: dict, tokenizer: Any) -> Any:
+    """The task's processor from ``preprocessor_config.json``, sharing the tokenizer already loaded."""
+    from ..processors import AutoProcessor
+
+    return AutoProcessor.from_pretrained(model_id, tokenizer=tokenizer, **hub_options)
 
 
 def _load_model(spec: TaskSpec, model_id: str, options: dict) -> Any:

@@ -114,12 +114,13 @@ class AutoProcessor:
         raise TypeError("AutoProcessor is not instantiable; use AutoProcessor.from_pretrained()")
 
     @staticmethod
-    def from_pretrained(pretrained_model_name_or_path: str, **options: Any) -> Processor:
+    def from_pretrained(pretrained_model_name_or_path: str, *, tokenizer: Any = None,
+                        **options: Any) -> Processor:
+        """``tokenizer=`` reuses an already loaded tokenizer instead of loading it again."""
         extractor = AutoFeatureExtractor.from_pretrained(pretrained_model_name_or_path, **options)
         kwargs = {k: options[k] for k in _HUB_OPTIONS if options.get(k) is not None}
-        tokenizer = None
-        if hub.resolve_file(pretrained_model_name_or_path, "tokenizer.json", required=False,
-                            **kwargs) is not None:
+        if tokenizer is None and hub.resolve_file(pretrained_model_name_or_path, "tokenizer.json",
+                                                  required=False, **kwargs) is not None:
             from ..tokenizers import AutoTokenizer
 
             tokenizer = AutoTokenizer.from_pretrained(pretrained_model_name_or_path, **kwargs)
