@@ -152,6 +152,8 @@ class PreTrainedTokenizer:
                  return_tensors: bool | str = True, return_token_type_ids: bool | None = None,
                  return_attention_mask: bool = True, return_offsets_mapping: bool = False,
                  pad_to_multiple_of: int | None = None, padding_side: str | None = None,
+                 return_special_tokens_mask: bool = False, return_overflowing_tokens: bool = False,
+                 return_word_ids: bool = False, return_sequence_ids: bool = False,
                  **kwargs: Any) -> dict[str, Any]:
         """Tokenize one text or a batch. Returns ``input_ids``, ``attention_mask`` (and
         ``token_type_ids`` for models that use them) as int64 numpy arrays ``[batch, seq]``, or
@@ -159,6 +161,13 @@ class PreTrainedTokenizer:
 
         ``padding``: False, True/"longest" or "max_length". ``truncation``: None (truncate only
         when ``max_length`` is given), True/"longest_first", "only_first", "only_second" or False.
+
+        Extra fields on request: ``offset_mapping`` (char offsets ``[batch, seq, 2]``),
+        ``special_tokens_mask``; ``word_ids`` and ``sequence_ids`` (always nested lists, ``None``
+        for special tokens and padding). ``return_overflowing_tokens=True`` (with truncation)
+        keeps the truncated-away tokens as extra rows, windows overlapping by ``stride`` tokens,
+        as ``transformers`` fast tokenizers do: each input's rows follow each other and
+        ``overflow_to_sample_mapping`` gives the input index of every row.
         """
         if kwargs:
             ignored = set(kwargs) - {"return_tensor", "add_prefix_space"}
@@ -173,7 +182,9 @@ class PreTrainedTokenizer:
         want_type_ids = ("token_type_ids" in self.model_input_names
                          if return_token_type_ids is None else bool(return_token_type_ids))
 
-        if want_tensors and options.get("padding") and not return_offsets_mapping:
+        extras = (return_offsets_mapping or return_special_tokens_mask or return_overflowing_tokens
+                  or return_word_ids or return_sequence_ids)
+        if want_tensors and options.get("padding") and not extras:
             arrays = self._tokenizer.encode_batch_arrays(texts, pairs, add_special_tokens,
                                                          **options)
             out = {"input_ids": arrays["input_ids"]}
@@ -184,6 +195,15 @@ class PreTrainedTokenizer:
             return out
 
         encodings = self._tokenizer.encode_batch(texts, pairs, add_special_tokens, **options)
+        sample_mapping = None
+        if return_overflowing_tokens:
+            # transformers' order: each input's encoding, then its overflowing windows.
+            flat, sample_mapping = [], []
+            for i, e in enumerate(encodings):
+                for row in (e, *e.overflowing):
+                    flat.append(row)
+                    sample_mapping.append(i)
+            encodings = flat
         fields = {"input_ids": [e.ids for e in encodings]}
         if return_attention_mask:
             fields["attention_mask"] = [e.attention_mask for e in encodings]
@@ -191,6 +211,16 @@ class PreTrainedTokenizer:
             fields["token_type_ids"] = [e.type_ids for e in encodings]
         if return_offsets_mapping:
             fields["offset_mapping"] = [e.offsets for e in encodings]
+        if return_special_tokens_mask:
+            fields["special_tokens_mask"] = [e.special_tokens_mask for e in encodings]
+        if sample_mapping is not None:
+            fields["overflow_to_sample_mapping"] = sample_mapping
+        # word/sequence ids hold None (special tokens, padding): never tensors
+        lists = {}
+        if return_word_ids:
+            lists["word_ids"] = [list(e.word_ids) for e in encodings]
+        if return_sequence_ids:
+            lists["sequence_ids"] = [list(e.sequence_ids) for e in encodings]
         if want_tensors:
             lengths = {len(ids) for ids in fields["input_ids"]}
             if len(lengths) > 1:
@@ -199,11 +229,17 @@ class PreTrainedTokenizer:
                     f"({sorted(lengths)}); pass padding=True and/or truncation=True, or "
                     "return_tensors=False.")
             length = lengths.pop() if lengths else 0
-            return {k: (np.asarray(v, dtype=np.int64).reshape(len(v), length, 2)
-                        if k == "offset_mapping" else
-                        np.asarray(v, dtype=np.int64).reshape(len(v), length))
-                    for k, v in fields.items()}
-        if not is_batch:
+            out = {}
+            for k, v in fields.items():
+                if k == "overflow_to_sample_mapping":
+                    out[k] = np.asarray(v, dtype=np.int64)
+                elif k == "offset_mapping":
+                    out[k] = np.asarray(v, dtype=np.int64).reshape(len(v), length, 2)
+                else:
+                    out[k] = np.asarray(v, dtype=np.int64).reshape(len(v), length)
+            return {**out, **lists}
+        fields.update(lists)
+        if not is_batch and sample_mapping is None:
             return {k: v[0] for k, v in fields.items()}
         return fields
 
