@@ -162,3 +162,11 @@ def test_bad_call_inputs():
         tok("a", max_length=0)
     with pytest.raises(InvalidInputError, match="truncation"):
         tok("a", truncation="middle_out")
+
+
+def test_pad_to_max_length_without_truncation(tokenizers):
+    ours, theirs = tokenizers
+    texts = ["short", "a much longer text " * 6]
+    got = ours(texts, padding="max_length", truncation=False, max_length=12, return_tensors=False)
+    want = theirs(texts, padding="max_length", truncation=False, max_length=12)
+    assert got["input_ids"] == want["input_ids"]  # the long text keeps all its tokens

@@ -21,9 +21,11 @@ TOKENIZER_CLASSES: dict[str, dict[str, Any]] = {
         "Albert", "Deberta", "DebertaV2", "Esm", "Wav2Vec2CTC", "Nougat", "Vits", "Grok1")},
     **{name: {"model_input_names": _NO_TYPE_IDS} for name in (
         "T5", "DistilBert", "Camembert", "GPT2", "Bart", "MBart", "MBart50", "Roberta", "Whisper",
-        "CodeGen", "CLIP", "Siglip", "Marian", "Bloom", "Nllb", "M2M100", "Llama", "CodeLlama",
-        "XLMRoberta", "MPNet", "Falcon", "GPTNeoX", "Blenderbot", "BlenderbotSmall", "SpeechT5",
-        "Qwen2", "Gemma", "Cohere")},
+        "CodeGen", "CLIP", "Siglip", "Marian", "Bloom", "Nllb", "M2M100", "XLMRoberta", "MPNet",
+        "Falcon", "GPTNeoX", "Blenderbot", "BlenderbotSmall", "SpeechT5", "Qwen2")},
+    # decoder-only families that transformers (and Transformers.js) pad on the left
+    **{name: {"model_input_names": _NO_TYPE_IDS, "default_padding_side": "left"}
+       for name in ("Llama", "CodeLlama", "Gemma", "Cohere")},
 }
 
 

@@ -48,6 +48,8 @@ class PreTrainedTokenizer:
 
     #: names the model consumes; classes without token type ids override this
     model_input_names: tuple[str, ...] = ("input_ids", "token_type_ids", "attention_mask")
+    #: side to pad when tokenizer_config.json names none (Llama-family classes pad left)
+    default_padding_side = "right"
     #: transformers' default for ``clean_up_tokenization_spaces`` when the config has none
     default_clean_up_tokenization_spaces = False
 
@@ -67,7 +69,7 @@ class PreTrainedTokenizer:
         max_len = config.get("model_max_length")
         self.model_max_length = int(max_len) if isinstance(max_len, (int, float)) and max_len < _NO_LIMIT \
             else None
-        self.padding_side = config.get("padding_side", "right")
+        self.padding_side = config.get("padding_side", self.default_padding_side)
         self.truncation_side = config.get("truncation_side", "right")
         if self.padding_side not in ("left", "right") or self.truncation_side not in ("left", "right"):
             raise TokenizerError("padding_side/truncation_side must be 'left' or 'right'")
@@ -358,7 +360,8 @@ class PreTrainedTokenizer:
                     raise InvalidInputError("padding='max_length' needs max_length (the tokenizer "
                                             "has no model_max_length)")
                 options["padding"] = "max_length"
-                options.setdefault("max_length", limit)
+                # pad to the limit without truncating unless truncation was asked for
+                options["padding_length"] = limit
             elif padding not in ("do_not_pad",):
                 raise InvalidInputError(f"unknown padding option {padding!r}")
             if "padding" in options:

@@ -1,1 +1,3 @@
+pub mod audio;
+pub mod generation;
 pub mod tokenizer;

@@ -1,12 +1,16 @@
 //! Thin PyO3 layer over `onnxformers-core`: conversions, numpy in/out, GIL release, errors.
 use pyo3::prelude::*;
 
+mod audio;
 mod errors;
+mod generation;
 mod tokenizer;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     tokenizer::register(m)?;
+    audio::register(m)?;
+    generation::register(m)?;
     Ok(())
 }

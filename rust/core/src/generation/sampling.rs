@@ -1,0 +1,238 @@
+//! Token selection: multinomial draws from a seeded [`Xoshiro256StarStar`] (inverse CDF over
+//! f64 probabilities, so one uniform number per token and a stream that does not depend on
+//! threads), and the top-K / sampled candidate selection of beam search.
+
+use super::ops::{cmp_f32, softmax_f64};
+use super::rng::Xoshiro256StarStar;
+use super::{invalid_input, Result};
+
+/// One index drawn with probability proportional to `weights` (non-negative, finite, not all
+/// zero: like `torch.multinomial`, anything else is an error).
+pub fn multinomial(weights: &[f64], rng: &mut Xoshiro256StarStar) -> Result<usize> {
+    let total: f64 = weights.iter().sum();
+    if !(total > 0.0 && total.is_finite()) || weights.iter().any(|w| w.is_nan() || *w < 0.0) {
+        return invalid_input(
+            "cannot sample: the probabilities contain inf, nan or negative values, or are all \
+             zero (every token was filtered out)",
+        );
+    }
+    let u = rng.next_f64() * total;
+    let mut acc = 0.0;
+    let mut last_positive = 0;
+    for (i, &w) in weights.iter().enumerate() {
+        if w > 0.0 {
+            acc += w;
+            last_positive = i;
+            if u < acc {
+                return Ok(i);
+            }
+        }
+    }
+    // rounding left `u` just above the running sum: the last candidate it could be
+    Ok(last_positive)
+}
+
+/// One index drawn from `softmax(logits)`: like [`multinomial`] over the softmax, without
+/// computing the exponentials of `-inf` (filtered) logits, so a top-k / top-p filtered row of a
+/// 150k vocabulary costs one scan.
+pub fn sample_logits(logits: &[f32], rng: &mut Xoshiro256StarStar) -> Result<usize> {
+    let m = super::ops::row_max(logits);
+    if !m.is_finite() {
+        return invalid_input(
+            "cannot sample: the scores contain nan or +inf, or every token was filtered out (-inf)",
+        );
+    }
+    let weights: Vec<(u32, f64)> = logits
+        .iter()
+        .enumerate()
+        .filter(|(_, &x)| x != f32::NEG_INFINITY)
+        .map(|(i, &x)| (i as u32, (x - m).exp() as f64))
+        .collect();
+    let total: f64 = weights.iter().map(|w| w.1).sum();
+    let u = rng.next_f64() * total;
+    let mut acc = 0.0;
+    for &(i, w) in &weights {
+        acc += w;
+        if u < acc {
+            return Ok(i as usize);
+        }
+    }
+    // rounding left `u` just above the running sum: the last candidate it could be
+    Ok(weights
+        .iter()
+        .rev()
+        .find(|w| w.1 > 0.0)
+        .map_or(0, |w| w.0 as usize))
+}
+
+/// Up to `k` distinct indices drawn one after another without replacement (each draw
+/// proportional to the remaining weights, as `torch.multinomial(replacement=False)`). Returns
+/// fewer than `k` when fewer weights are positive.
+pub fn multinomial_without_replacement(
+    weights: &[f64],
+    k: usize,
+    rng: &mut Xoshiro256StarStar,
+) -> Result<Vec<usize>> {
+    if weights
+        .iter()
+        .any(|w| w.is_nan() || *w < 0.0 || w.is_infinite())
+    {
+        return invalid_input(
+            "cannot sample: the probabilities contain inf, nan or negative values",
+        );
+    }
+    let mut w = weights.to_vec();
+    let mut out = Vec::with_capacity(k);
+    for _ in 0..k {
+        if !w.iter().any(|&x| x > 0.0) {
+            break;
+        }
+        let i = multinomial(&w, rng)?;
+        out.push(i);
+        w[i] = 0.0;
+    }
+    Ok(out)
+}
+
+/// Beam search candidates for each of `batch` rows of `width = num_beams * vocab` accumulated
+/// scores: the `n_keep` best (ties: lower index first), or, with an rng, `n_keep` drawn without
+/// replacement from `softmax(scores)` then sorted by score (the classic transformers beam
+/// sample). Returns `(scores, flat indices)`, `batch * n_keep` each, best first per row.
+/// When sampling finds fewer positive-probability candidates than `n_keep` (tight top-k /
+/// top-p), the rest are the best remaining ones rather than an error.
+pub fn select_beam_candidates(
+    scores: &[f32],
+    batch: usize,
+    width: usize,
+    n_keep: usize,
+    mut rng: Option<&mut Xoshiro256StarStar>,
+) -> Result<(Vec<f32>, Vec<usize>)> {
+    if scores.len() != batch * width {
+        return invalid_input(format!(
+            "beam scores hold {} values, expected {batch} x {width}",
+            scores.len()
+        ));
+    }
+    let n_keep = n_keep.min(width);
+    let mut out_scores = Vec::with_capacity(batch * n_keep);
+    let mut out_idx = Vec::with_capacity(batch * n_keep);
+    for b in 0..batch {
+        let row = &scores[b * width..(b + 1) * width];
+        let by_score_then_index = |a: &usize, c: &usize| cmp_f32(row[*c], row[*a]).then(a.cmp(c));
+        let mut picked: Vec<usize> = match rng.as_deref_mut() {
+            Some(rng) => {
+                let mut p = multinomial_without_replacement(&softmax_f64(row), n_keep, rng)?;
+                if p.len() < n_keep {
+                    let mut rest: Vec<usize> = (0..width).filter(|i| !p.contains(i)).collect();
+                    rest.sort_by(by_score_then_index);
+                    p.extend(rest.into_iter().take(n_keep - p.len()));
+                }
+                // stable: equal scores keep their draw order
+                p.sort_by(|a, c| cmp_f32(row[*c], row[*a]));
+                p
+            }
+            None => top_n(row, n_keep),
+        };
+        picked.truncate(n_keep);
+        out_scores.extend(picked.iter().map(|&i| row[i]));
+        out_idx.extend(picked);
+    }
+    Ok((out_scores, out_idx))
+}
+
+/// Indices of the `n` best values of `row`, best first, ties by lower index (one scan with a
+/// small sorted buffer: beam search keeps 2 * num_beams of num_beams * vocab candidates).
+fn top_n(row: &[f32], n: usize) -> Vec<usize> {
+    let better = |a: usize, b: usize| cmp_f32(row[a], row[b]).then(b.cmp(&a)).is_gt();
+    let mut top: Vec<usize> = Vec::with_capacity(n + 1);
+    for i in 0..row.len() {
+        if top.len() == n && !better(i, top[n - 1]) {
+            continue;
+        }
+        let pos = top.partition_point(|&j| better(j, i));
+        top.insert(pos, i);
+        top.truncate(n);
+    }
+    top
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generation_multinomial_frequencies_follow_weights() {
+        let mut rng = Xoshiro256StarStar::seed_from_u64(7);
+        let w = [0.1, 0.0, 0.6, 0.3];
+        let mut counts = [0usize; 4];
+        let n = 200_000;
+        for _ in 0..n {
+            counts[multinomial(&w, &mut rng).unwrap()] += 1;
+        }
+        assert_eq!(counts[1], 0);
+        for (c, p) in counts.iter().zip(w) {
+            let f = *c as f64 / n as f64;
+            // 5 standard deviations of a binomial proportion
+            let tol = 5.0 * (p * (1.0 - p) / n as f64).sqrt() + 1e-9;
+            assert!((f - p).abs() <= tol, "freq {f} vs p {p}");
+        }
+    }
+
+    #[test]
+    fn generation_multinomial_rejects_bad_weights() {
+        let mut rng = Xoshiro256StarStar::seed_from_u64(0);
+        assert!(multinomial(&[0.0, 0.0], &mut rng).is_err());
+        assert!(multinomial(&[f64::NAN, 1.0], &mut rng).is_err());
+        assert!(multinomial(&[-1.0, 2.0], &mut rng).is_err());
+        assert!(multinomial(&[f64::INFINITY, 1.0], &mut rng).is_err());
+    }
+
+    #[test]
+    fn generation_without_replacement_distinct_and_first_draw_distribution() {
+        let mut rng = Xoshiro256StarStar::seed_from_u64(3);
+        let w = [0.5, 0.25, 0.125, 0.125, 0.0];
+        let mut first = [0usize; 5];
+        let mut second_given_first0 = [0usize; 5];
+        let n = 100_000;
+        for _ in 0..n {
+            let s = multinomial_without_replacement(&w, 3, &mut rng).unwrap();
+            assert_eq!(s.len(), 3);
+            assert!(s[0] != s[1] && s[1] != s[2] && s[0] != s[2]);
+            assert!(!s.contains(&4));
+            first[s[0]] += 1;
+            if s[0] == 0 {
+                second_given_first0[s[1]] += 1;
+            }
+        }
+        assert!((first[0] as f64 / n as f64 - 0.5).abs() < 0.01);
+        let m = second_given_first0.iter().sum::<usize>() as f64;
+        // after removing index 0: 0.25/0.5 = 0.5 for index 1
+        assert!((second_given_first0[1] as f64 / m - 0.5).abs() < 0.015);
+        assert_eq!(
+            multinomial_without_replacement(&w, 10, &mut rng)
+                .unwrap()
+                .len(),
+            4
+        );
+    }
+
+    #[test]
+    fn generation_beam_candidates_topk_ties_lower_index_first() {
+        let scores = [
+            1.0f32, 3.0, 3.0, 0.0, /* row 2 */ -1.0, -2.0, -0.5, -3.0,
+        ];
+        let (s, i) = select_beam_candidates(&scores, 2, 4, 3, None).unwrap();
+        assert_eq!(i, vec![1, 2, 0, 2, 0, 1]);
+        assert_eq!(s, vec![3.0, 3.0, 1.0, -0.5, -1.0, -2.0]);
+    }
+
+    #[test]
+    fn generation_beam_candidates_sampled_are_sorted_and_fill_up() {
+        let mut rng = Xoshiro256StarStar::seed_from_u64(11);
+        let scores = [0.0f32, f32::NEG_INFINITY, -1.0, f32::NEG_INFINITY];
+        let (s, i) = select_beam_candidates(&scores, 1, 4, 3, Some(&mut rng)).unwrap();
+        assert_eq!(&i[..2], &[0, 2]);
+        assert_eq!(s.len(), 3);
+        assert!(s[0] >= s[1]);
+    }
+}

@@ -1,0 +1,5 @@
+"""Fixtures of the tokenizer conformance tests (helpers live in ``tk_helpers``)."""
+
+import pytest
+
+pytest.importorskip("tokenizers")
