@@ -2,7 +2,7 @@
 
 Run in the fixture venv (torch + transformers; see scripts/README.md):
 
-    /work/venvs/fixtures/bin/python rust/core/tests/data/gen_generation_oracle.py
+    <fixture-venv>/bin/python rust/core/tests/data/gen_generation_oracle.py   (the venv of scripts/README.md)
 
 writes rust/core/tests/data/generation_oracle.json, read by
 rust/core/src/generation/tests.rs. Deterministic (seeded numpy inputs, no sampling).

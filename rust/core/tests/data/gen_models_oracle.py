@@ -2,7 +2,7 @@
 the Rust models and decoders (rust/core/tests/models_oracle.rs asserts them).
 
 Every expected value here comes from `tokenizers` itself, never from the Rust code.
-Run:  /work/main/.venv/bin/python rust/core/tests/data/gen_models_oracle.py
+Run:  python rust/core/tests/data/gen_models_oracle.py   (any venv with `tokenizers`)
 """
 
 import json
