@@ -24,6 +24,23 @@ def timeit(fn: Callable[[], object], *, repeat: int = 5, warmup: int = 1) -> flo
     return statistics.median(times)
 
 
+def timeit_interleaved(fns: dict[str, Callable[[], object]], *, repeat: int = 5,
+                       warmup: int = 1) -> dict[str, float]:
+    """Median wall time of each function, running them in turns so that a change in machine load
+    hits every implementation alike."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            gc.collect()
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 

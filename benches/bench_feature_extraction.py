@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from _common import english_sentences, peak_rss_mb, table, timeit
+from _common import english_sentences, peak_rss_mb, table, timeit_interleaved
 
 
 def ours(model_dir: str, sentences: list[str], batch: int):
@@ -96,13 +96,14 @@ def main() -> None:
     reference = runners["tokenizers+onnxruntime (hand-written)"]()
     mine = runners["onnxformers"]()
     cos = float(np.min(np.sum(reference * mine, axis=1)))
-    times = {name: timeit(fn, repeat=args.repeat) for name, fn in runners.items()}
+    times = timeit_interleaved(runners, repeat=args.repeat, warmup=0)
     base = times["onnxformers"]
     rows = [["implementation", "sentences/s", "onnxformers speed-up"]]
     for name, t in times.items():
         rows.append([name, f"{args.n / t:.0f}", f"{t / base:.2f}×"])
     print(f"{args.n} sentences, batch {args.batch}, MiniLM-L6 int8, "
-          f"{os.cpu_count()} CPUs; min cosine ours vs hand-written: {cos:.6f}")
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; min cosine ours vs "
+          f"hand-written: {cos:.6f}; median of {args.repeat} interleaved rounds")
     if opt is None:
         print("(optimum peer skipped: torch/optimum not installed in this venv)")
     print(table(rows))

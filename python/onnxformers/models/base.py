@@ -85,6 +85,22 @@ class PreTrainedModel:
             )
         return self.run_session("model", inputs)
 
+    def generate(self, input_ids: Any = None, attention_mask: Any = None, *,
+                 generation_config: Any = None, streamer: Any = None, **kwargs: Any):
+        """Generate token ids (see :func:`onnxformers.generation.decoder_only.generate`)."""
+        from ..errors import UnsupportedModelError
+
+        if self.kind == registry.DECODER_ONLY:
+            from ..generation.decoder_only import generate
+
+            return generate(self, input_ids, attention_mask, generation_config=generation_config,
+                            streamer=streamer, **kwargs)
+        if self.kind == registry.ENCODER_ONLY:
+            raise UnsupportedModelError(
+                f"{type(self).__name__} has no decoder and cannot generate; load a generative "
+                f"model (AutoModelForCausalLM, AutoModelForSeq2SeqLM…)")
+        raise NotImplementedYetError(f"generate() for {self.kind} models is not implemented yet")
+
     def run_session(self, name: str, inputs: Mapping[str, Any]) -> ModelOutput:
         session = self.sessions[name]
         feed = self._feed(name, inputs)

@@ -1,0 +1,112 @@
+"""model.generate() for decoder-only models (merged KV-cache graph) against transformers'
+generate() on the same weights, token for token (references stored by scripts/make_fixtures.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from onnxformers import AutoModelForCausalLM, InvalidInputError
+from onnxformers.generation import TextStreamer
+
+MODELS = Path(__file__).parent.parent / "fixtures" / "models"
+FIXTURES = [name for name in ("tiny-gpt2-lm", "tiny-llama-lm", "tiny-bloom-lm")
+            if (MODELS / name / "reference.json").exists()]
+
+
+def reference(name):
+    return json.loads((MODELS / name / "reference.json").read_text())
+
+
+def cases():
+    for name in FIXTURES:
+        for case in reference(name)["cases"]:
+            yield pytest.param(name, case, id=f"{name}-{case['id']}")
+
+
+_models: dict = {}
+
+
+def model(name):
+    if name not in _models:
+        _models[name] = AutoModelForCausalLM.from_pretrained(str(MODELS / name))
+    return _models[name]
+
+
+@pytest.mark.parametrize("name,case", list(cases()))
+def test_generate_matches_transformers(name, case):
+    call = dict(case["call"])
+    call.pop("output_scores", None)
+    return_dict = call.pop("return_dict_in_generate", False)
+    enc = case["encoding"]
+    beam = "sequences_scores" in case
+    out = model(name).generate(input_ids=np.array(enc["input_ids"]),
+                               attention_mask=np.array(enc["attention_mask"]),
+                               return_dict_in_generate=return_dict or beam, **call)
+    sequences = out["sequences"] if return_dict or beam else out
+    assert sequences.dtype == np.int64
+    assert sequences.tolist() == case["sequences"]
+    if beam:  # the scores see every reordered cache row, so they catch a stale KV cache
+        np.testing.assert_allclose(out["scores"], case["sequences_scores"], atol=1e-4)
+
+
+def test_streamer_sees_every_token():
+    name = FIXTURES[0]
+    case = next(c for c in reference(name)["cases"] if c["id"] == "greedy_20")
+    from onnxformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(MODELS / name))
+    pieces: list[str] = []
+    ids: list[list[int]] = []
+    streamer = TextStreamer(tok, skip_prompt=True, callback_function=pieces.append,
+                            token_callback_function=ids.append)
+    out = model(name).generate(input_ids=np.array(case["encoding"]["input_ids"]), streamer=streamer,
+                               **case["call"])
+    prompt_len = len(case["encoding"]["input_ids"][0])
+    assert [t for chunk in ids for t in chunk] == out[0, prompt_len:].tolist()
+    assert "".join(pieces) == tok.decode(out[0, prompt_len:].tolist())
+
+
+def test_streamer_that_raises_stops_generation():
+    class Boom(Exception):
+        pass
+
+    class Exploding:
+        def __init__(self):
+            self.calls = 0
+
+        def put(self, value):
+            self.calls += 1
+            if self.calls == 3:
+                raise Boom("streamer failed")
+
+        def end(self):
+            raise AssertionError("end() must not run after a failure")
+
+    streamer = Exploding()
+    with pytest.raises(Boom):
+        model(FIXTURES[0]).generate(input_ids=np.array([[5, 6, 7]]), max_new_tokens=10,
+                                    streamer=streamer)
+    assert streamer.calls == 3
+
+
+def test_bad_generate_inputs():
+    m = model(FIXTURES[0])
+    limit = m.config.n_positions if hasattr(m.config, "n_positions") else m.config.max_position_embeddings
+    with pytest.raises(InvalidInputError, match="positions"):
+        m.generate(input_ids=np.ones((1, limit), np.int64), max_new_tokens=5)
+    with pytest.raises(InvalidInputError):
+        m.generate(input_ids=np.array([[1.5, 2.0]]))
+    prompt = np.array([[5, 6, 7]])
+    assert m.generate(input_ids=prompt, max_new_tokens=0).tolist() == prompt.tolist()
+
+
+def test_encoder_only_model_cannot_generate():
+    from onnxformers import AutoModel, UnsupportedModelError
+
+    bert = AutoModel.from_pretrained(str(MODELS / "tiny-bert-feature-extraction"))
+    with pytest.raises(UnsupportedModelError, match="cannot generate"):
+        bert.generate(input_ids=np.array([[1, 2]]))
