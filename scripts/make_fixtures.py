@@ -2350,6 +2350,1164 @@ def check_vision_fixtures(out: Path, atol_fp32: float = 1e-5, atol_q8: float = 1
 
 
 # --------------------------------------------------------------------------------------------------
+# Generation (issue 4): decoder-only and encoder-decoder LMs with a KV cache, and generate() references
+# --------------------------------------------------------------------------------------------------
+#
+# Export: the TorchScript exporter on a small wrapper per graph that takes the cache as flat tensors named the
+# way Transformers.js feeds them (``past_key_values.{i}.key`` ...), builds a transformers Cache object from them,
+# runs the model and returns ``logits`` + ``present.*``. Merged graphs (``use_cache_branch``) are two such
+# exports (without / with past) joined under one ``If`` node the way optimum's ``merge_decoders`` does it
+# (shared weights in the outer graph; the seq2seq with-past branch returns empty constants for
+# ``present.*.encoder.*``, which Transformers.js ignores and replaces by the previous past).
+#
+# Near-ties: random weights make equal top scores likely, and a reference decided by a 1e-7 difference would
+# test float noise, not the loop. Every greedy step (top-1 vs top-2 processed score of each live row) and every
+# beam step (the sorted candidate scores around the kept top-k) must be apart by more than GEN_MIN_GAP; the
+# builder fails otherwise (change the seed or the prompt). Each case stores its smallest gap.
+
+GEN_ONNX_LIMIT = 300_000  # bytes per ONNX file
+GEN_MIN_GAP = 1e-3
+GEN_ATOL = 1e-4  # ONNX vs torch logits, and --check vs the stored numbers
+
+GEN_PROMPTS = {
+    "short": "The river runs",
+    "medium": "In summer, children swim near the banks while",
+    "long": "Every morning the baker opens the shop before sunrise, and the smell of fresh bread fills the street",
+    "repeat": "the bread and the bread and the bread",
+}
+GEN_BATCH = [GEN_PROMPTS["short"], GEN_PROMPTS["long"]]
+
+
+def _gen_tokenizer(ctx: Context, dst: Path, style: str):
+    """The byte-level BPE of tiny-roberta-bpe (same vocab and merges, no retraining) saved as the tokenizer a
+    model family ships: GPT-2/BLOOM (no specials added, left padding), Llama-3 style (PreTrainedTokenizerFast,
+    ``<s>`` prepended, left padding), T5 (``</s>`` appended) or BART (``<s> … </s>``)."""
+    import transformers
+    from tokenizers import AddedToken, Tokenizer, processors
+
+    t = Tokenizer.from_file(str(ctx.path("tiny-roberta-bpe") / "tokenizer.json"))
+    t.no_padding()
+    t.no_truncation()
+    specials = dict(bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>")
+    common = dict(model_max_length=MODEL_MAX_LENGTH, clean_up_tokenization_spaces=False)
+    if style in ("gpt2", "bloom"):
+        t.post_processor = processors.ByteLevel(trim_offsets=False)
+        cls = transformers.GPT2TokenizerFast if style == "gpt2" else transformers.BloomTokenizerFast
+        tok = cls(tokenizer_object=t, add_prefix_space=False, padding_side="left", **specials, **common)
+    elif style == "llama":
+        bos = t.token_to_id("<s>")
+        t.post_processor = processors.TemplateProcessing(single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", bos)])
+        tok = transformers.PreTrainedTokenizerFast(tokenizer_object=t, padding_side="left", model_input_names=["input_ids", "attention_mask"],
+                                                   **specials, **common)
+    elif style == "t5":
+        eos = t.token_to_id("</s>")
+        t.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", eos)])
+        tok = transformers.T5TokenizerFast(tokenizer_object=t, extra_ids=0, eos_token="</s>", unk_token="<unk>", pad_token="<pad>", **common)
+    elif style == "bart":
+        tok = transformers.BartTokenizerFast(
+            tokenizer_object=t, add_prefix_space=False, trim_offsets=True, errors="replace", cls_token="<s>", sep_token="</s>",
+            mask_token=AddedToken("<mask>", lstrip=True, rstrip=False, normalized=False, special=True), **specials, **common,
+        )
+    else:
+        raise ValueError(style)
+    tok.save_pretrained(str(dst))
+    for extra in ("vocab.json", "merges.txt"):  # the slow tokenizer's files: nothing here reads them
+        (dst / extra).unlink(missing_ok=True)
+    return type(tok).from_pretrained(str(dst))
+
+
+# -- export wrappers -------------------------------------------------------------------------------
+
+
+def _dynamic_cache(pairs):
+    """A transformers DynamicCache holding the given (key, value) tensors as already-cached states. Built layer
+    by layer (not through ``update``) so that the traced graph starts from the past inputs."""
+    from transformers.cache_utils import DynamicCache, DynamicLayer
+
+    cache = DynamicCache()
+    for k, v in pairs:
+        layer = DynamicLayer()
+        layer.lazy_initialization(k)
+        layer.keys, layer.values = k, v
+        cache.layers.append(layer)
+    return cache
+
+
+def _additive_causal_mask(attention_mask, q_len: int):
+    """[batch, 1, q, kv] additive mask (0 / float32 min) from the 2-D padding mask, as transformers' eager path
+    builds it: query i (at absolute position kv - q + i) sees key j when j <= that position and mask[j] == 1.
+    Built here because transformers 4.57 makes its own with torch.vmap, which the TorchScript tracer cannot
+    follow; a 4-D float mask is passed through unchanged."""
+    import torch
+
+    kv = attention_mask.shape[1]
+    q_pos = torch.arange(q_len) + (kv - q_len)
+    causal = torch.arange(kv)[None, :] <= q_pos[:, None]
+    allowed = causal[None, None] & attention_mask[:, None, None, :].bool()
+    return torch.where(allowed, torch.tensor(0.0), torch.tensor(torch.finfo(torch.float32).min))
+
+
+def _to_bloom_layout(k, v, heads: int):
+    # standard [b, h, s, d] -> Transformers.js' BLOOM layout: key [b*h, d, s], value [b*h, s, d]
+    b, h, s, d = k.shape
+    return k.transpose(-1, -2).reshape(-1, d, k.shape[2]), v.reshape(-1, v.shape[2], d)
+
+
+def _from_bloom_layout(k, v, heads: int):
+    d = k.shape[1]
+    return k.reshape(-1, heads, d, k.shape[2]).transpose(-1, -2), v.reshape(-1, heads, v.shape[1], d)
+
+
+def _decoder_only_export_module(model, n_layers: int, with_past: bool, position_ids: bool, layout: str, heads: int, mask4d: bool):
+    import torch
+
+    class Wrapper(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, *rest):
+            rest = list(rest)
+            kw = {"input_ids": input_ids, "use_cache": True}
+            if position_ids:
+                kw["position_ids"] = rest.pop(0)
+            if with_past:
+                pairs = [(rest[2 * i], rest[2 * i + 1]) for i in range(n_layers)]
+                if layout == "bloom":
+                    pairs = [_from_bloom_layout(k, v, heads) for k, v in pairs]
+                kw["past_key_values"] = _dynamic_cache(pairs)
+            kw["attention_mask"] = _additive_causal_mask(attention_mask, input_ids.shape[1]) if mask4d else attention_mask
+            out = self.model(**kw)
+            presents = []
+            for layer in out.past_key_values.layers:
+                k, v = layer.keys, layer.values
+                if layout == "bloom":
+                    k, v = _to_bloom_layout(k, v, heads)
+                presents += [k, v]
+            return (out.logits, *presents)
+
+    return Wrapper().eval()
+
+
+def _seq2seq_decoder_export_module(model, n_layers: int, with_past: bool):
+    import torch
+    from transformers.cache_utils import DynamicCache, EncoderDecoderCache
+    from transformers.modeling_outputs import BaseModelOutput
+
+    class Wrapper(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, encoder_attention_mask, input_ids, encoder_hidden_states, *flat):
+            if with_past:
+                # per layer: decoder.key, decoder.value, encoder.key, encoder.value (Transformers.js order)
+                self_pairs = [(flat[4 * i], flat[4 * i + 1]) for i in range(n_layers)]
+                cross_pairs = [(flat[4 * i + 2], flat[4 * i + 3]) for i in range(n_layers)]
+                # The cross cache is non-empty, so the attention layers reuse it (is_updated) and
+                # encoder_hidden_states goes unused: the with-past graph has no such input.
+                cache = EncoderDecoderCache(_dynamic_cache(self_pairs), _dynamic_cache(cross_pairs))
+            else:
+                cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
+            out = self.model(
+                encoder_outputs=BaseModelOutput(last_hidden_state=encoder_hidden_states),
+                attention_mask=encoder_attention_mask,
+                decoder_input_ids=input_ids,
+                past_key_values=cache,
+                use_cache=True,
+            )
+            pkv = out.past_key_values
+            res = [out.logits]
+            for i in range(n_layers):
+                s, c = pkv.self_attention_cache.layers[i], pkv.cross_attention_cache.layers[i]
+                res += [s.keys, s.values]
+                if not with_past:
+                    res += [c.keys, c.values]
+            return tuple(res)
+
+    return Wrapper().eval()
+
+
+def _encoder_export_module(model):
+    import torch
+
+    class Wrapper(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = model.get_encoder()
+
+        def forward(self, input_ids, attention_mask):
+            return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    return Wrapper().eval()
+
+
+def _merge_with_if(no_past, with_past):
+    """One graph from the decoder without past (``else``) and with past (``then``) under an ``If`` on
+    ``use_cache_branch`` (bool[1]), as optimum's ``merge_decoders`` builds ``decoder_model_merged.onnx``:
+    weights deduplicated by content into the outer graph, inputs = the union, outputs typed as the no-past
+    graph's, and outputs the with-past graph lacks (seq2seq ``present.*.encoder.*``) returned as empty
+    constants of shape [0, dims..., 1 for each dynamic axis]."""
+    import copy
+
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    no_past, with_past = copy.deepcopy(no_past), copy.deepcopy(with_past)
+    outputs = list(no_past.graph.output)
+    have = {o.name for o in with_past.graph.output}
+    for o in outputs:
+        if o.name not in have:
+            t = o.type.tensor_type
+            dims = [0] + [d.dim_value if d.HasField("dim_value") else 1 for d in t.shape.dim[1:]]
+            value = helper.make_tensor(f"{o.name}_empty", t.elem_type, dims, [])
+            with_past.graph.node.append(helper.make_node("Constant", [], [o.name], name=f"Constant_{o.name}_empty", value=value))
+    outer: list = []
+    by_content: dict = {}
+    used: set = set()
+    branches = []
+    for tag, m in (("no_past", no_past), ("with_past", with_past)):
+        assert not any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for n in m.graph.node for a in n.attribute)
+        keep, rename = [], {}
+        for init in m.graph.initializer:
+            if len(init.dims) == 0 or (len(init.dims) == 1 and init.data_type in (TensorProto.INT32, TensorProto.INT64)):
+                keep.append(init)  # shape constants stay in their branch (as optimum does)
+                continue
+            arr = numpy_helper.to_array(init)
+            key = (init.data_type, tuple(init.dims), hashlib.sha256(arr.tobytes()).hexdigest())
+            if key not in by_content:
+                name = f"shared.{init.name}"
+                n = 1
+                while name in used:
+                    n += 1
+                    name = f"shared.{init.name}.{n}"
+                used.add(name)
+                shared = numpy_helper.from_array(arr, name)
+                by_content[key] = name
+                outer.append(shared)
+            rename[init.name] = by_content[key]
+        for node in m.graph.node:
+            node.input[:] = [rename.get(x, x) for x in node.input]
+        branch_outputs = copy.deepcopy(outputs)
+        branches.append(helper.make_graph(list(m.graph.node), tag, [], branch_outputs, initializer=keep))
+    inputs, names = [], set()
+    for m in (no_past, with_past):
+        for i in m.graph.input:
+            if i.name not in names:
+                names.add(i.name)
+                inputs.append(i)
+    inputs.append(helper.make_tensor_value_info("use_cache_branch", TensorProto.BOOL, [1]))
+    if_node = helper.make_node("If", ["use_cache_branch"], [o.name for o in outputs], name="optimum::if",
+                               then_branch=branches[1], else_branch=branches[0])
+    graph = helper.make_graph([if_node], "merged", inputs, outputs, initializer=outer)
+    merged = helper.make_model(graph, opset_imports=list(no_past.opset_import), producer_name=no_past.producer_name,
+                               producer_version=no_past.producer_version)
+    merged.ir_version = no_past.ir_version
+    onnx.checker.check_model(merged, full_check=True)
+    return merged
+
+
+def _compact_names(path: Path) -> None:
+    """Short names (t0, t1, ...) for the tracer's intermediate values and no node names: the traced shape
+    arithmetic is most of a tiny model's file, and its long scoped names about half of that. Graph inputs,
+    outputs and weights keep their names."""
+    import onnx
+
+    m = onnx.load(str(path))
+    keep = {i.name for i in m.graph.input} | {o.name for o in m.graph.output} | {i.name for i in m.graph.initializer}
+    rename: dict[str, str] = {}
+    for node in m.graph.node:
+        node.name = ""
+        for k, o in enumerate(node.output):
+            if o and o not in keep:
+                node.output[k] = rename.setdefault(o, f"t{len(rename)}")
+    for node in m.graph.node:
+        node.input[:] = [rename.get(x, x) for x in node.input]
+    del m.graph.value_info[:]
+    onnx.checker.check_model(m, full_check=True)
+    onnx.save(m, str(path))
+
+
+def _static_cache_dims(path: Path, dims: Callable[[str], dict[int, int]]) -> None:
+    """The tracer leaves the head / head_dim axes of some ``present.*`` outputs symbolic (Concat_dim_1 ...);
+    optimum's graphs declare them as numbers. Set them (only the declared type changes). ``dims(name)`` gives
+    {axis: size} for one output."""
+    import onnx
+
+    m = onnx.load(str(path))
+    for o in m.graph.output:
+        if o.name.startswith("present"):
+            for axis, value in dims(o.name).items():
+                d = o.type.tensor_type.shape.dim[axis]
+                if not d.HasField("dim_value"):
+                    d.Clear()
+                    d.dim_value = value
+    onnx.checker.check_model(m, full_check=True)
+    onnx.save(m, str(path))
+
+
+def _export_graph(module, args: tuple, path: Path, input_names, output_names, dynamic_axes, untie: bool, cache_dims: dict | None = None):
+    export_onnx(module, args, path, input_names, output_names, dynamic_axes)
+    if cache_dims:
+        _static_cache_dims(path, cache_dims)
+    if untie:
+        # Tied input/output embeddings: constant folding stores the matrix a second time, transposed.
+        _untie_transposed_copies(path)
+    _compact_names(path)
+
+
+def _kv_names(n_layers: int, prefix: str, seq2seq: bool, with_encoder: bool = True) -> list[str]:
+    names = []
+    for i in range(n_layers):
+        if seq2seq:
+            names += [f"{prefix}.{i}.decoder.key", f"{prefix}.{i}.decoder.value"]
+            if with_encoder:
+                names += [f"{prefix}.{i}.encoder.key", f"{prefix}.{i}.encoder.value"]
+        else:
+            names += [f"{prefix}.{i}.key", f"{prefix}.{i}.value"]
+    return names
+
+
+def _export_decoder_only(model, folder: Path, *, position_ids: bool, layout: str, merged: bool, untie: bool) -> dict:
+    """onnx/model.onnx: the merged graph (``use_cache_branch``) or one graph that also runs with an empty past."""
+    import onnx
+    import torch
+
+    cfg = model.config
+    n_layers = cfg.num_hidden_layers
+    heads = cfg.num_attention_heads
+    kv_heads = getattr(cfg, "num_key_value_heads", None) or heads
+    head_dim = cfg.hidden_size // heads
+    mask4d = layout != "bloom"  # BLOOM builds ALiBi from the 2-D mask, and its own 4-D mask traces fine
+
+    def sample(batch, q, p, seed):
+        g = torch.Generator().manual_seed(seed)
+        ids = torch.randint(5, cfg.vocab_size, (batch, q), generator=g)
+        am = torch.ones(batch, p + q, dtype=torch.long)
+        am[1, :2] = 0  # a left-padded row, so nothing about the mask is constant-folded
+        args = [ids, am]
+        if position_ids:
+            pos = (am.cumsum(-1) - 1).masked_fill(am == 0, 1)
+            args.append(pos[:, -q:])
+        for _ in range(n_layers):
+            k = torch.randn(batch, kv_heads, p, head_dim, generator=g)
+            v = torch.randn(batch, kv_heads, p, head_dim, generator=g)
+            if p:
+                args += list(_to_bloom_layout(k, v, heads) if layout == "bloom" else (k, v))
+        return tuple(args)
+
+    def axes(with_past: bool):
+        dyn = {"input_ids": {0: "batch_size", 1: "sequence_length"}, "attention_mask": {0: "batch_size", 1: "total_sequence_length"},
+               "logits": {0: "batch_size", 1: "sequence_length"}}
+        if position_ids:
+            dyn["position_ids"] = {0: "batch_size", 1: "sequence_length"}
+        for prefix, seq in (("past_key_values", "past_sequence_length"), ("present", "total_sequence_length")):
+            if prefix == "past_key_values" and not with_past:
+                continue
+            for n in _kv_names(n_layers, prefix, False):
+                if layout == "bloom":
+                    dyn[n] = {0: "batch_size x num_heads", (2 if n.endswith(".key") else 1): seq}
+                else:
+                    dyn[n] = {0: "batch_size", 2: seq}
+        return dyn
+
+    base = ["input_ids", "attention_mask"] + (["position_ids"] if position_ids else [])
+    outs = ["logits"] + _kv_names(n_layers, "present", False)
+
+    def dims(name: str) -> dict[int, int]:
+        if layout == "bloom":
+            return {1: head_dim} if name.endswith(".key") else {2: head_dim}
+        return {1: kv_heads, 3: head_dim}
+
+    path = folder / "onnx" / "model.onnx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        wp = Path(tmp) / "with_past.onnx"
+        _export_graph(_decoder_only_export_module(model, n_layers, True, position_ids, layout, heads, mask4d), sample(2, 2, 3, 1), wp,
+                      base + _kv_names(n_layers, "past_key_values", False), outs, axes(True), untie, dims)
+        if merged:
+            npth = Path(tmp) / "no_past.onnx"
+            _export_graph(_decoder_only_export_module(model, n_layers, False, position_ids, layout, heads, mask4d), sample(2, 5, 0, 2), npth,
+                          base, outs, axes(False), untie, dims)
+            onnx.save(_merge_with_if(onnx.load(str(npth)), onnx.load(str(wp))), str(path))
+        else:
+            shutil.copyfile(wp, path)
+    return {"model": "onnx/model.onnx"}
+
+
+def _export_seq2seq(model, folder: Path, *, untie: bool) -> dict:
+    """onnx/encoder_model.onnx and onnx/decoder_model_merged.onnx (optimum's names and inputs)."""
+    import onnx
+    import torch
+
+    cfg = model.config
+    n_layers = cfg.num_decoder_layers if cfg.model_type == "t5" else cfg.decoder_layers
+    heads = cfg.num_heads if cfg.model_type == "t5" else cfg.decoder_attention_heads
+    head_dim = cfg.d_kv if cfg.model_type == "t5" else cfg.d_model // heads
+    g = torch.Generator().manual_seed(3)
+    enc_ids = torch.randint(5, cfg.vocab_size, (2, 6), generator=g)
+    enc_mask = torch.ones(2, 6, dtype=torch.long)
+    enc_mask[1, 4:] = 0  # right padding, as the encoder inputs have
+    enc_path = folder / "onnx" / "encoder_model.onnx"
+    _export_graph(_encoder_export_module(model), (enc_ids, enc_mask), enc_path, ["input_ids", "attention_mask"], ["last_hidden_state"],
+                  {"input_ids": {0: "batch_size", 1: "encoder_sequence_length"}, "attention_mask": {0: "batch_size", 1: "encoder_sequence_length"},
+                   "last_hidden_state": {0: "batch_size", 1: "encoder_sequence_length"}}, untie)
+    with torch.no_grad():
+        hidden = model.get_encoder()(input_ids=enc_ids, attention_mask=enc_mask).last_hidden_state
+
+    def axes(with_past: bool):
+        dyn = {"encoder_attention_mask": {0: "batch_size", 1: "encoder_sequence_length"}, "input_ids": {0: "batch_size", 1: "decoder_sequence_length"},
+               "encoder_hidden_states": {0: "batch_size", 1: "encoder_sequence_length"}, "logits": {0: "batch_size", 1: "decoder_sequence_length"}}
+        for n in _kv_names(n_layers, "present", True):
+            dyn[n] = {0: "batch_size", 2: "encoder_sequence_length_out" if ".encoder." in n else "decoder_total_sequence_length"}
+        if with_past:
+            for n in _kv_names(n_layers, "past_key_values", True):
+                dyn[n] = {0: "batch_size", 2: "encoder_sequence_length_out" if ".encoder." in n else "past_decoder_sequence_length"}
+        return dyn
+
+    base = ["encoder_attention_mask", "input_ids", "encoder_hidden_states"]
+    enc_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        npth, wp = Path(tmp) / "no_past.onnx", Path(tmp) / "with_past.onnx"
+        dec_ids = torch.randint(5, cfg.vocab_size, (2, 3), generator=g)
+        dims = lambda name: {1: heads, 3: head_dim}  # noqa: E731
+        _export_graph(_seq2seq_decoder_export_module(model, n_layers, False), (enc_mask, dec_ids, hidden), npth, base,
+                      ["logits"] + _kv_names(n_layers, "present", True), axes(False), untie, dims)
+        past = []
+        for _ in range(n_layers):
+            past += [torch.randn(2, heads, 3, head_dim, generator=g) for _ in range(2)]
+            past += [torch.randn(2, heads, 6, head_dim, generator=g) for _ in range(2)]
+        _export_graph(_seq2seq_decoder_export_module(model, n_layers, True), (enc_mask, dec_ids[:, :2], hidden, *past), wp,
+                      base + _kv_names(n_layers, "past_key_values", True), ["logits"] + _kv_names(n_layers, "present", True, with_encoder=False),
+                      axes(True), untie, dims)
+        onnx.save(_merge_with_if(onnx.load(str(npth)), onnx.load(str(wp))), str(folder / "onnx" / "decoder_model_merged.onnx"))
+    return {"encoder": "onnx/encoder_model.onnx", "decoder": "onnx/decoder_model_merged.onnx"}
+
+
+# -- running the graphs the way Transformers.js does (numpy + onnxruntime only: --check uses it too) -------
+
+
+def tjs_kv_shapes(config: dict, batch_size: int) -> dict[str, list[int]]:
+    """Empty past tensors for the first step: Transformers.js 3.0 ``getKeyValueShapes`` (configs.js) for the
+    families here. Heads / layers come from the config keys Transformers.js reads (``n_head`` for GPT-2 and
+    BLOOM, ``num_key_value_heads`` for Llama, ``num_heads``/``d_kv`` for T5, ``decoder_attention_heads`` for BART)."""
+    mt = config["model_type"]
+    shapes: dict[str, list[int]] = {}
+    if mt in ("t5", "bart"):
+        if mt == "t5":
+            layers, enc_heads, dec_heads, enc_dim, dec_dim = config["num_decoder_layers"], config["num_heads"], config["num_heads"], config["d_kv"], config["d_kv"]
+        else:
+            layers, enc_heads, dec_heads = config["decoder_layers"], config["encoder_attention_heads"], config["decoder_attention_heads"]
+            enc_dim, dec_dim = config["d_model"] // enc_heads, config["d_model"] // dec_heads
+        for i in range(layers):
+            shapes[f"past_key_values.{i}.encoder.key"] = [batch_size, enc_heads, 0, enc_dim]
+            shapes[f"past_key_values.{i}.encoder.value"] = [batch_size, enc_heads, 0, enc_dim]
+            shapes[f"past_key_values.{i}.decoder.key"] = [batch_size, dec_heads, 0, dec_dim]
+            shapes[f"past_key_values.{i}.decoder.value"] = [batch_size, dec_heads, 0, dec_dim]
+        return shapes
+    if mt in ("gpt2", "bloom"):
+        heads, layers = config["n_head"], config["n_layer"]
+        dim = (config["n_embd"] if mt == "gpt2" else config["hidden_size"]) // heads
+    elif mt == "llama":
+        heads, layers = config["num_key_value_heads"], config["num_hidden_layers"]
+        dim = config["hidden_size"] // config["num_attention_heads"]
+    else:
+        raise ValueError(mt)
+    for i in range(layers):
+        if mt == "bloom":  # [batch*heads, dim, 0] for keys, [batch*heads, 0, dim] for values
+            shapes[f"past_key_values.{i}.key"] = [batch_size * heads, dim, 0]
+            shapes[f"past_key_values.{i}.value"] = [batch_size * heads, 0, dim]
+        else:
+            shapes[f"past_key_values.{i}.key"] = [batch_size, heads, 0, dim]
+            shapes[f"past_key_values.{i}.value"] = [batch_size, heads, 0, dim]
+    return shapes
+
+
+def tjs_position_ids(attention_mask: np.ndarray, q_len: int) -> np.ndarray:
+    # cumsum(mask) - 1, 1 where the mask is 0, last q_len columns (transformers and Transformers.js agree)
+    pos = np.cumsum(attention_mask, axis=-1) - 1
+    pos[attention_mask == 0] = 1
+    return pos[:, -q_len:].astype(np.int64)
+
+
+class OrtLM:
+    """One decoding step at a time over the committed graphs, with the feeds Transformers.js builds: empty past
+    and ``use_cache_branch=false`` on the first step, then ``present.* -> past_key_values.*`` with
+    ``use_cache_branch=true``; in seq2seq models the ``present.*.encoder.*`` outputs of later steps are ignored
+    and the first step's are kept."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.config = json.loads((folder / "config.json").read_text())
+        self.seq2seq = bool(self.config.get("is_encoder_decoder"))
+        if self.seq2seq:
+            self.encoder = ort_session(folder / "onnx" / "encoder_model.onnx")
+            self.decoder = ort_session(folder / "onnx" / "decoder_model_merged.onnx")
+        else:
+            self.encoder = None
+            self.decoder = ort_session(folder / "onnx" / "model.onnx")
+        self.input_names = [i.name for i in self.decoder.get_inputs()]
+        self.output_names = [o.name for o in self.decoder.get_outputs()]
+
+    def encode(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        return self.encoder.run(None, {"input_ids": input_ids.astype(np.int64), "attention_mask": attention_mask.astype(np.int64)})[0]
+
+    def feeds(self, input_ids, attention_mask, past, encoder_hidden_states=None) -> dict:
+        batch = input_ids.shape[0]
+        f = {"input_ids": np.asarray(input_ids, np.int64)}
+        if self.seq2seq:
+            f["encoder_hidden_states"] = encoder_hidden_states
+            f["encoder_attention_mask"] = np.asarray(attention_mask, np.int64)
+        else:
+            f["attention_mask"] = np.asarray(attention_mask, np.int64)
+            if "position_ids" in self.input_names:
+                f["position_ids"] = tjs_position_ids(f["attention_mask"], input_ids.shape[1])
+        if "use_cache_branch" in self.input_names:
+            f["use_cache_branch"] = np.array([past is not None])
+        if past is None:
+            past = {k: np.zeros(s, np.float32) for k, s in tjs_kv_shapes(self.config, batch).items()}
+        f.update(past)
+        return {k: f[k] for k in self.input_names}
+
+    def step(self, input_ids, attention_mask, past=None, encoder_hidden_states=None):
+        """-> (logits [batch, seq, vocab], next past dict, the feeds used)."""
+        feeds = self.feeds(input_ids, attention_mask, past, encoder_hidden_states)
+        outs = dict(zip(self.output_names, self.decoder.run(None, feeds)))
+        nxt = {}
+        for name, v in outs.items():
+            if name.startswith("present"):
+                pname = name.replace("present", "past_key_values", 1)
+                nxt[pname] = past[pname] if (past is not None and ".encoder." in name) else v
+        return outs["logits"], nxt, feeds
+
+    def greedy(self, input_ids, attention_mask, max_new_tokens: int, gen: dict, steps_out: list | None = None):
+        """Plain greedy search (eos stops a row, pad fills it; forced BOS/EOS from ``gen``): what the stored
+        greedy cases without other processors reduce to. Returns the sequences ([batch, len], incl. the
+        prompt for decoder-only models, the decoder start for seq2seq)."""
+        input_ids = np.asarray(input_ids, np.int64)
+        attention_mask = np.asarray(attention_mask, np.int64)
+        eos = gen.get("eos_token_id")
+        eos = set(eos if isinstance(eos, list) else ([] if eos is None else [eos]))
+        pad = gen.get("pad_token_id")
+        batch = input_ids.shape[0]
+        if self.seq2seq:
+            hidden = self.encode(input_ids, attention_mask)
+            seqs = np.full((batch, 1), gen["decoder_start_token_id"], np.int64)
+            step_ids, mask = seqs, attention_mask
+        else:
+            hidden = None
+            seqs = input_ids
+            step_ids, mask = input_ids, attention_mask
+        start = seqs.shape[1]
+        done = np.zeros(batch, bool)
+        past = None
+        for t in range(max_new_tokens):
+            logits, past, feeds = self.step(step_ids, mask, past, hidden)
+            scores = logits[:, -1, :].astype(np.float32).copy()
+            if t == 0 and gen.get("forced_bos_token_id") is not None and seqs.shape[1] == 1:
+                scores[:] = -np.inf
+                scores[:, gen["forced_bos_token_id"]] = 0
+            if t == max_new_tokens - 1 and gen.get("forced_eos_token_id") is not None:
+                scores[:] = -np.inf
+                scores[:, gen["forced_eos_token_id"]] = 0
+            nxt = scores.argmax(-1)
+            nxt = np.where(done, pad, nxt)
+            if steps_out is not None:
+                steps_out.append({"feeds": feeds, "logits": logits[:, -1, :], "tokens": nxt})
+            seqs = np.concatenate([seqs, nxt[:, None]], axis=1)
+            done |= np.isin(nxt, list(eos))
+            if done.all():
+                break
+            step_ids = nxt[:, None]
+            if not self.seq2seq:
+                mask = np.concatenate([mask, np.ones((batch, 1), np.int64)], axis=1)
+        assert seqs.shape[1] > start
+        return seqs
+
+
+# -- the transformers oracle, and the same generate() driven by the ONNX graphs -------------------------------
+
+
+def _ort_backed_generator(model, folder: Path):
+    """A copy of ``model`` whose forward runs the ONNX graphs through OrtLM: transformers' generate() (every
+    processor, beam search, cache reordering) then drives the exported files, and must give the same tokens
+    as the torch model. The cache lives in a transformers Cache in the standard [batch, heads, seq, dim]
+    layout (so that beam reordering works) and is converted to the graph's layout on every step."""
+    import copy
+    import types
+
+    import torch
+    from transformers.cache_utils import DynamicLayer
+    from transformers.modeling_outputs import BaseModelOutput, CausalLMOutputWithPast, Seq2SeqLMOutput
+
+    lm = OrtLM(folder)
+    clone = copy.deepcopy(model)
+    bloom = lm.config["model_type"] == "bloom"
+    heads = lm.config.get("n_head")
+
+    def set_layer(cache, i, k, v):
+        while len(cache.layers) <= i:
+            cache.layers.append(DynamicLayer())
+        layer = cache.layers[i]
+        if not layer.is_initialized:
+            layer.lazy_initialization(k)
+        layer.keys, layer.values = k, v
+
+    def to_feed(cache, prefix, n):
+        past = {}
+        for i in range(n):
+            k, v = cache.layers[i].keys, cache.layers[i].values
+            if bloom:
+                k, v = _to_bloom_layout(k, v, heads)
+            past[f"{prefix}.{i}.key"], past[f"{prefix}.{i}.value"] = k.numpy(), v.numpy()
+        return past
+
+    def from_outputs(cache, past, prefix, n):
+        for i in range(n):
+            k, v = torch.from_numpy(past[f"{prefix}.{i}.key"]), torch.from_numpy(past[f"{prefix}.{i}.value"])
+            if bloom:
+                k, v = _from_bloom_layout(k, v, heads)
+            set_layer(cache, i, k, v)
+
+    n_layers = len([n for n in lm.output_names if n.startswith("present.") and n.endswith(".key") and ".encoder." not in n])
+    if lm.seq2seq:
+
+        class Encoder(torch.nn.Module):
+            def forward(self, input_ids=None, attention_mask=None, **kwargs):
+                return BaseModelOutput(last_hidden_state=torch.from_numpy(lm.encode(input_ids.numpy(), attention_mask.numpy())))
+
+        encoder = Encoder()
+
+        def forward(self, input_ids=None, attention_mask=None, decoder_input_ids=None, encoder_outputs=None, past_key_values=None, **kwargs):
+            cache = past_key_values
+            has_past = cache.self_attention_cache.get_seq_length() > 0
+            past = None
+            if has_past:
+                past = {}
+                for name, part in (("decoder", cache.self_attention_cache), ("encoder", cache.cross_attention_cache)):
+                    for k, v in to_feed(part, "p", n_layers).items():
+                        i, kv = k.split(".")[1:]
+                        past[f"past_key_values.{i}.{name}.{kv}"] = v
+            logits, nxt, _ = lm.step(decoder_input_ids.numpy(), attention_mask.numpy(), past, encoder_outputs[0].numpy())
+            for name, part in (("decoder", cache.self_attention_cache), ("encoder", cache.cross_attention_cache)):
+                sub = {f"p.{k.split('.')[1]}.{k.split('.')[3]}": v for k, v in nxt.items() if f".{name}." in k}
+                from_outputs(part, sub, "p", n_layers)
+            return Seq2SeqLMOutput(logits=torch.from_numpy(logits), past_key_values=cache)
+
+        clone.get_encoder = types.MethodType(lambda self: encoder, clone)
+    else:
+
+        def forward(self, input_ids=None, attention_mask=None, position_ids=None, past_key_values=None, **kwargs):
+            cache = past_key_values
+            past = to_feed(cache, "past_key_values", n_layers) if cache.get_seq_length() > 0 else None
+            logits, nxt, _ = lm.step(input_ids.numpy(), attention_mask.numpy(), past)
+            from_outputs(cache, nxt, "past_key_values", n_layers)
+            return CausalLMOutputWithPast(logits=torch.from_numpy(logits), past_key_values=cache)
+
+    clone.forward = types.MethodType(forward, clone)
+    return clone
+
+
+class _GapRecorder:
+    """Appended after transformers' own processors in greedy search: records, for each live row, the gap between
+    the two best processed scores (forced steps, where only one token is finite, are skipped)."""
+
+    def __init__(self, eos: set, start: int):
+        self.eos, self.start, self.gaps = eos, start, []
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        for r in range(scores.shape[0]):
+            if any(int(t) in self.eos for t in input_ids[r, self.start:]):
+                continue  # finished row: its next token is pad whatever the scores say
+            top = torch.topk(scores[r].float(), 2).values
+            if torch.isfinite(top).all():
+                self.gaps.append(float(top[0] - top[1]))
+        return scores
+
+
+def _record_beam_gaps(model, gaps: list):
+    """Wrap beam search's top-k selection: record the smallest gap between consecutive candidate scores among
+    the top k+1 of each batch item (the order of the kept k and the boundary to the first one left out)."""
+    import types
+
+    orig = model._get_top_k_continuations
+
+    def wrapped(self, accumulated_log_probs, *args, beams_to_keep, **kwargs):
+        import torch
+
+        top = torch.topk(accumulated_log_probs, beams_to_keep + 1, dim=-1).values
+        for row in top:
+            row = row[row > -1e8]  # beams masked with -1e9 (first step) or -inf (banned tokens)
+            if len(row) > 1:
+                gaps.append(float((row[:-1] - row[1:]).min()))
+        return orig(accumulated_log_probs, *args, beams_to_keep=beams_to_keep, **kwargs)
+
+    model._get_top_k_continuations = types.MethodType(wrapped, model)
+
+
+def _f32_or_null(a) -> list:
+    # processed scores hold -inf for banned / forced-away tokens: stored as null
+    return [None if not np.isfinite(v) else f32(v) for v in np.asarray(a, np.float32).ravel()]
+
+
+def _gen_case(model, ort_model, tok, cid: str, prompt, call: dict, *, seq2seq: bool, store_scores: bool = False) -> dict:
+    import torch
+    from transformers import LogitsProcessorList
+
+    texts = prompt if isinstance(prompt, list) else [prompt]
+    enc = tok(texts, padding=True, return_tensors="pt")
+    enc = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
+    gen = model.generation_config
+    eos = call.get("eos_token_id", gen.eos_token_id)
+    eos = set(eos if isinstance(eos, list) else ([] if eos is None else [eos]))
+    start = 1 if seq2seq else enc["input_ids"].shape[1]
+    beams = call.get("num_beams", 1) > 1
+    results = {}
+    for key, m in (("torch", model), ("onnx", ort_model)):
+        gaps: list = []
+        kw = dict(call, return_dict_in_generate=True, output_scores=True)
+        if beams:
+            _record_beam_gaps(m, gaps)
+        else:
+            rec = _GapRecorder(eos, start)
+            kw["logits_processor"] = LogitsProcessorList([rec])
+        with torch.no_grad():
+            out = m.generate(**enc, **kw)
+        if beams:
+            del m._get_top_k_continuations
+        else:
+            gaps = rec.gaps
+        results[key] = (out, gaps)
+    out, gaps = results["torch"]
+    out_o, _ = results["onnx"]
+    if not torch.equal(out.sequences, out_o.sequences):
+        raise SystemExit(f"{cid}: ONNX-driven generate() gives {out_o.sequences.tolist()} != torch {out.sequences.tolist()}")
+    score_diff = max(max_abs(a.clamp(min=-1e30), b.clamp(min=-1e30)) for a, b in zip(out.scores, out_o.scores))
+    if getattr(out, "sequences_scores", None) is not None:
+        score_diff = max(score_diff, max_abs(out.sequences_scores, out_o.sequences_scores))
+    assert score_diff < GEN_ATOL, (cid, score_diff)
+    min_gap = min(gaps) if gaps else None
+    seqs = out.sequences.numpy()
+    row = {
+        "id": cid,
+        "inputs": prompt,
+        "call": call,
+        "encoding": {k: ints(v) for k, v in enc.items()},
+        "sequences": ints(seqs),
+        "decoded": tok.batch_decode(seqs, skip_special_tokens=True),
+        "min_gap": f32(min_gap) if min_gap is not None else None,
+        "onnx_vs_torch_scores_max_abs_diff": float(f32(score_diff)),
+    }
+    if getattr(out, "sequences_scores", None) is not None:
+        row["sequences_scores"] = f32(out.sequences_scores.numpy())
+    if store_scores:
+        row["scores"] = [[_f32_or_null(s[r]) for r in range(s.shape[0])] for s in out.scores]
+    return row
+
+
+def _pick_case_eos(model, tok, seq2seq: bool) -> int:
+    """A token that plain greedy search emits for a batch prompt as its 3rd new token or later, and not before:
+    passed as ``eos_token_id`` in the cases that need sequences to end at different steps."""
+    import torch
+
+    enc = tok(GEN_BATCH, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        seq = model.generate(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], max_new_tokens=8, do_sample=False)
+    skip = {model.generation_config.pad_token_id, model.generation_config.eos_token_id, model.generation_config.forced_bos_token_id}
+    for row in seq.tolist():
+        new = row[(1 if seq2seq else enc["input_ids"].shape[1]):]
+        for i in range(2, len(new)):
+            if new[i] not in new[:i] and new[i] not in skip:
+                return int(new[i])
+    raise SystemExit("no suitable case eos token; change the seed")
+
+
+def _pick_beam_eos(model, tok, seq2seq: bool) -> int:
+    """A token that, passed as ``eos_token_id`` to 4-beam search on the medium prompt, ends some beams early
+    enough that early_stopping True and False give different results (tokens or scores). ("never" differs from
+    False only when the heuristic's length normalisation changes a decision, which these sharp models rarely
+    do; the cases still pin its output.)"""
+    import torch
+
+    enc = tok([GEN_PROMPTS["medium"]], return_tensors="pt")
+    enc = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
+    start = 1 if seq2seq else enc["input_ids"].shape[1]
+    base = dict(num_beams=4, num_return_sequences=2, max_new_tokens=10, do_sample=False, return_dict_in_generate=True, output_scores=True)
+    with torch.no_grad():
+        beams = model.generate(**enc, **dict(base, num_return_sequences=4)).sequences[:, start:].tolist()
+    gen = model.generation_config
+    skip = {gen.pad_token_id, gen.eos_token_id, gen.forced_bos_token_id}
+    seen: list[int] = []
+    for pos in range(1, 10):
+        for b in beams:
+            if pos < len(b) and b[pos] not in seen and b[pos] not in skip:
+                seen.append(b[pos])
+    for cand in seen:
+        outs = []
+        with torch.no_grad():
+            for es in (True, False):
+                o = model.generate(**enc, **base, eos_token_id=cand, early_stopping=es)
+                outs.append((o.sequences.tolist(), [round(float(x), 4) for x in o.sequences_scores]))
+        if outs[0] != outs[1]:
+            return int(cand)
+    raise SystemExit("no token makes early_stopping True and False differ; change the seed")
+
+
+def _gen_calls(model, tok, seq2seq: bool, case_eos: int, beam_eos: int) -> list[tuple[str, object, dict, bool]]:
+    """(id, prompt, generate kwargs, store full scores). Token ids for bad words / suppression come from the
+    model's own greedy output, so that each processor changes the result."""
+    import torch
+
+    enc = tok([GEN_PROMPTS["medium"]], return_tensors="pt")
+    with torch.no_grad():
+        base = model.generate(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], max_new_tokens=8, do_sample=False)[0]
+    new = base[(1 if seq2seq else enc["input_ids"].shape[1]):].tolist()
+    if seq2seq and model.generation_config.forced_bos_token_id is not None:
+        new = new[1:]  # the forced BOS is not the model's choice
+    first = new[0]
+    second = next((t for t in new[1:] if t != first), (first + 7) % model.config.vocab_size)
+    pair = [new[1], new[2]]  # a two-token bad word: banned only after its first token
+    P = GEN_PROMPTS
+    calls = [
+        ("greedy_1", P["medium"], {"max_new_tokens": 1}, False),
+        ("greedy_5", P["medium"], {"max_new_tokens": 5}, False),
+        ("greedy_20", P["long"], {"max_new_tokens": 20}, False),
+        ("greedy_scores", P["short"], {"max_new_tokens": 3, "output_scores": True, "return_dict_in_generate": True}, True),
+        ("greedy_batch", GEN_BATCH, {"max_new_tokens": 8}, False),
+        ("eos_early_batch", GEN_BATCH, {"max_new_tokens": 10, "eos_token_id": case_eos}, False),
+        ("min_new_tokens", GEN_BATCH, {"max_new_tokens": 10, "min_new_tokens": 6, "eos_token_id": case_eos}, False),
+        ("repetition_penalty", P["repeat"], {"max_new_tokens": 12, "repetition_penalty": 1.5}, False),
+        ("repetition_penalty_lt1", P["medium"], {"max_new_tokens": 8, "repetition_penalty": 0.7}, False),
+        ("no_repeat_ngram_2", P["medium"], {"max_new_tokens": 15, "no_repeat_ngram_size": 2}, False),
+        ("bad_words", P["medium"], {"max_new_tokens": 8, "bad_words_ids": [[first], pair]}, False),
+        ("suppress_tokens", P["medium"], {"max_new_tokens": 8, "suppress_tokens": [first, second]}, False),
+        ("begin_suppress_tokens", P["medium"], {"max_new_tokens": 5, "begin_suppress_tokens": [first]}, False),
+        ("forced_eos", P["medium"], {"max_new_tokens": 6, "forced_eos_token_id": model.generation_config.eos_token_id}, False),
+        ("beam2", P["medium"], {"num_beams": 2, "max_new_tokens": 8}, False),
+        ("beam4_ret2_early", P["medium"], {"num_beams": 4, "num_return_sequences": 2, "early_stopping": True, "max_new_tokens": 10,
+                                           "eos_token_id": beam_eos}, False),
+        ("beam4_ret2_not_early", P["medium"], {"num_beams": 4, "num_return_sequences": 2, "early_stopping": False, "max_new_tokens": 10,
+                                               "eos_token_id": beam_eos}, False),
+        ("beam4_ret2_never", P["medium"], {"num_beams": 4, "num_return_sequences": 2, "early_stopping": "never", "max_new_tokens": 10,
+                                           "eos_token_id": beam_eos}, False),
+        ("beam4_ret2_lp05_early", P["medium"], {"num_beams": 4, "num_return_sequences": 2, "length_penalty": 0.5, "early_stopping": True,
+                                                "max_new_tokens": 10, "eos_token_id": beam_eos}, False),
+        ("beam4_ret2_lp2_not_early", P["medium"], {"num_beams": 4, "num_return_sequences": 2, "length_penalty": 2.0, "early_stopping": False,
+                                                   "max_new_tokens": 10, "eos_token_id": beam_eos}, False),
+        ("beam3_batch", GEN_BATCH, {"num_beams": 3, "num_return_sequences": 2, "max_new_tokens": 8, "eos_token_id": case_eos}, False),
+    ]
+    if seq2seq:
+        calls.append(("forced_bos", P["medium"], {"max_new_tokens": 5, "forced_bos_token_id": second}, False))
+    elif tok("")["input_ids"]:  # a tokenizer that adds <s>: a one-token prompt, where forced BOS applies
+        calls.append(("forced_bos_from_bos", "", {"max_new_tokens": 5, "forced_bos_token_id": second}, False))
+    for _, _, call, _ in calls:
+        call.setdefault("do_sample", False)
+    return calls
+
+
+def _onnx_steps(model, folder: Path, tok, seq2seq: bool, steps: int = 4) -> dict:
+    """Greedy decoding of a left/right-padded batch step by step through OrtLM, compared with the torch logits of
+    the same steps; stores what each step fed (names, shapes, ids, masks, positions) and the logits."""
+    import torch
+
+    lm = OrtLM(folder)
+    enc = tok(GEN_BATCH, padding=True, return_tensors="np")
+    gen = {"eos_token_id": None, "pad_token_id": model.generation_config.pad_token_id,
+           "decoder_start_token_id": model.generation_config.decoder_start_token_id}
+    rec: list = []
+    seqs = lm.greedy(enc["input_ids"], enc["attention_mask"], steps, gen, rec)
+    with torch.no_grad():
+        out = model.generate(input_ids=torch.from_numpy(enc["input_ids"]), attention_mask=torch.from_numpy(enc["attention_mask"]),
+                             max_new_tokens=steps, do_sample=False, return_dict_in_generate=True, output_logits=True,
+                             forced_bos_token_id=None, forced_eos_token_id=None, eos_token_id=None)
+    assert np.array_equal(out.sequences.numpy(), seqs), (out.sequences, seqs)
+    rows, worst = [], 0.0
+    for t, (r, tl) in enumerate(zip(rec, out.logits)):
+        d = max_abs(r["logits"], tl.numpy())
+        worst = max(worst, d)
+        feeds = r["feeds"]
+        row = {
+            "step": t + 1,
+            "use_cache_branch": bool(feeds["use_cache_branch"][0]) if "use_cache_branch" in feeds else None,
+            "shapes": {k: list(v.shape) for k, v in feeds.items()},
+            "input_ids": ints(feeds["input_ids"]),
+        }
+        for k in ("attention_mask", "position_ids", "encoder_attention_mask"):
+            if k in feeds:
+                row[k] = ints(feeds[k])
+        top = np.argsort(-r["logits"], axis=-1, kind="stable")[:, :5]
+        row["next_tokens"] = ints(r["tokens"])
+        row["top5_ids"] = ints(top)
+        row["top5_logits"] = [f32(r["logits"][b, top[b]]) for b in range(top.shape[0])]
+        row["max_abs_diff_vs_torch"] = float(f32(d))
+        if t == 0:
+            row["logits_row0"] = f32(r["logits"][0])
+        rows.append(row)
+    assert worst < GEN_ATOL, worst
+    return {
+        "inputs": GEN_BATCH,
+        "encoding": {"input_ids": ints(enc["input_ids"]), "attention_mask": ints(enc["attention_mask"])},
+        "generation": "greedy, no eos, no forced tokens (transformers: eos_token_id=None, forced_*_token_id=None)",
+        "sequences": ints(seqs),
+        "max_abs_diff_vs_torch": float(f32(worst)),
+        "steps": rows,
+    }
+
+
+def _cache_doc(lm: "OrtLM", batch_symbol: str = "batch_size") -> dict:
+    shapes = tjs_kv_shapes(lm.config, 1)
+    first, later = {}, {}
+    for name, s in shapes.items():
+        if lm.config["model_type"] == "bloom":
+            f = [f"{batch_symbol} * {s[0]}"] + s[1:]
+            l = list(f)
+            l[2 if name.endswith(".key") else 1] = "past_sequence_length"
+        else:
+            f = [batch_symbol] + s[1:]
+            l = list(f)
+            l[2] = "encoder_sequence_length (first step's present, kept)" if ".encoder." in name else "past_sequence_length"
+        first[name], later[name] = f, l
+    return {"first_step": first, "later_steps": later}
+
+
+def _gen_reference(ctx: Context, fx: Fixture, model, tok, folder: Path, files: dict, *, seq2seq: bool, graph_style: str, notes: list[str]) -> dict:
+    ort_model = _ort_backed_generator(model, folder)
+    case_eos = _pick_case_eos(model, tok, seq2seq)
+    beam_eos = _pick_beam_eos(model, tok, seq2seq)
+    cases = [_gen_case(model, ort_model, tok, cid, prompt, call, seq2seq=seq2seq, store_scores=store)
+             for cid, prompt, call, store in _gen_calls(model, tok, seq2seq, case_eos, beam_eos)]
+    lm = OrtLM(folder)
+    # What --check replays without torch: plain greedy cases through OrtLM.greedy.
+    for c in cases:
+        plain = set(c["call"]) <= {"max_new_tokens", "do_sample", "eos_token_id", "output_scores", "return_dict_in_generate"}
+        c["onnx_greedy_replay"] = plain
+        if plain:
+            gen = model.generation_config.to_dict()
+            if "eos_token_id" in c["call"]:
+                gen["eos_token_id"] = c["call"]["eos_token_id"]
+            got = lm.greedy(np.asarray(c["encoding"]["input_ids"]), np.asarray(c["encoding"]["attention_mask"]), c["call"]["max_new_tokens"], gen)
+            assert got.tolist() == c["sequences"], (c["id"], got.tolist(), c["sequences"])
+    gaps = [c["min_gap"] for c in cases if c["min_gap"] is not None]
+    ties = [f"{c['id']} ({c['min_gap']:.3g})" for c in cases if c["min_gap"] is not None and c["min_gap"] <= GEN_MIN_GAP]
+    if ties:
+        raise SystemExit(f"{fx.name}: near-ties (gap <= {GEN_MIN_GAP}) in {', '.join(ties)}; change the seed or the prompts")
+    io = {k: onnx_io(folder / v) for k, v in files.items()}
+    return {
+        "schema": SCHEMA_VERSION,
+        "fixture": fx.name,
+        "task": "text2text-generation" if seq2seq else "text-generation",
+        "versions": versions(),
+        "files": files,
+        "graph_style": graph_style,
+        "onnx": io,
+        "kv_cache": _cache_doc(lm),
+        "ort_session": ORT_SESSION_DESC,
+        "generation_config": json.loads((folder / "generation_config.json").read_text()),
+        "case_eos_token_id": case_eos,
+        "beam_eos_token_id": beam_eos,
+        "notes": [
+            "oracle: transformers generate() on the torch model (eager attention, float32, CPU); every case was also run with "
+            "generate() driving the ONNX graphs (onnxruntime) and gave the same sequences (onnx_vs_torch_scores_max_abs_diff: "
+            "largest gap between the two runs' processed scores / sequences_scores)",
+            "sequences: generate()'s output ids (decoder-only: prompt incl. left padding + new tokens; seq2seq: decoder start + new "
+            "tokens), padded with pad_token_id after eos; decoded: batch_decode(sequences, skip_special_tokens=True)",
+            f"min_gap: the smallest top-1 vs top-2 processed-score gap over all greedy steps of live rows, or for beam search the smallest "
+            f"gap between consecutive scores among the best num_beams*2+1 candidates per step; every case has min_gap > {GEN_MIN_GAP} "
+            "(null: every step was forced, e.g. BART's forced BOS with max_new_tokens=1)",
+            "scores (greedy_scores only): the processed scores per step, [step][row][vocab] (null = -inf)",
+            "call: the generate() kwargs on top of generation_config.json; case_eos_token_id is a token the model emits early, "
+            "passed as eos_token_id where sequences must end at different steps; beam_eos_token_id ends some beams early enough "
+            "that early_stopping True and False give different results",
+            "onnx_steps: the first steps of greedy decoding through the ONNX graph with Transformers.js' feeds, with the torch "
+            "logits of the same steps for comparison",
+            "onnx_greedy_replay: --check re-runs these cases with OrtLM.greedy (numpy + onnxruntime) and compares the sequences",
+            "floats are float32 values written as their shortest round-trip decimal",
+            *notes,
+        ],
+        "min_gap": f32(min(gaps)),
+        "onnx_steps": _onnx_steps(model, folder, tok, seq2seq),
+        "cases": cases,
+    }
+
+
+def _gen_folder(ctx: Context, fx: Fixture, model, style: str):
+    folder = ctx.path(fx.name)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    tok = _gen_tokenizer(ctx, folder, style)
+    assert len(tok) <= model.config.vocab_size, (len(tok), model.config.vocab_size)
+    model.config.save_pretrained(str(folder))
+    model.generation_config.save_pretrained(str(folder))
+    return folder, tok
+
+
+def _gen_check_sizes(folder: Path):
+    for p in sorted((folder / "onnx").glob("*.onnx")):
+        if p.stat().st_size > GEN_ONNX_LIMIT:
+            raise SystemExit(f"{p}: {p.stat().st_size} bytes (> {GEN_ONNX_LIMIT}); make the model smaller")
+
+
+def _build_decoder_only(ctx: Context, fx: Fixture, model, style: str, *, position_ids: bool, layout: str, merged: bool, notes: list[str]):
+    folder, tok = _gen_folder(ctx, fx, model, style)
+    files = _export_decoder_only(model, folder, position_ids=position_ids, layout=layout, merged=merged,
+                                 untie=model.config.tie_word_embeddings)
+    _gen_check_sizes(folder)
+    style_desc = "merged: one graph, If on use_cache_branch (Xenova / optimum merge_decoders layout)" if merged else \
+        "single graph without use_cache_branch: the with-past graph, fed an empty past on the first step (onnx-community layout)"
+    ref = _gen_reference(ctx, fx, model, tok, folder, files, seq2seq=False, graph_style=style_desc, notes=notes)
+    write_json(folder / "reference.json", ref, limit=REFERENCE_SIZE_LIMIT)
+    print(f"  onnx vs torch {ref['onnx_steps']['max_abs_diff_vs_torch']:.2g}, min gap {ref['min_gap']:.3g}, {len(ref['cases'])} cases")
+
+
+def _build_seq2seq(ctx: Context, fx: Fixture, model, style: str, notes: list[str]):
+    folder, tok = _gen_folder(ctx, fx, model, style)
+    files = _export_seq2seq(model, folder, untie=model.config.tie_word_embeddings)
+    _gen_check_sizes(folder)
+    style_desc = "encoder_model + decoder_model_merged (If on use_cache_branch; optimum layout)"
+    ref = _gen_reference(ctx, fx, model, tok, folder, files, seq2seq=True, graph_style=style_desc, notes=notes)
+    write_json(folder / "reference.json", ref, limit=REFERENCE_SIZE_LIMIT)
+    print(f"  onnx vs torch {ref['onnx_steps']['max_abs_diff_vs_torch']:.2g}, min gap {ref['min_gap']:.3g}, {len(ref['cases'])} cases")
+
+
+GEN_IDS = dict(bos_token_id=0, pad_token_id=1, eos_token_id=2)  # <s>, <pad>, </s> of the tiny byte-level BPE
+GEN_SHARPEN = 4.0
+
+
+def _sharpen_norm(norm, factor: float = GEN_SHARPEN) -> None:
+    """Scale the last normalization before the LM head: logits spread out ``factor`` times, so that random
+    weights give top scores far enough apart (see GEN_MIN_GAP) without changing the architecture."""
+    import torch
+
+    with torch.no_grad():
+        norm.weight.mul_(factor)
+        if getattr(norm, "bias", None) is not None:
+            norm.bias.mul_(factor)
+
+
+@fixture("tiny-gpt2-lm", kind="model", deps=("tiny-roberta-bpe",))
+def build_tiny_gpt2_lm(ctx: Context, fx: Fixture):
+    """GPT2LMHeadModel, merged decoder onnx/model.onnx (use_cache_branch, position_ids), generate() references."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    cfg = GPT2Config(vocab_size=_vocab_size(ctx, "tiny-roberta-bpe"), n_positions=MODEL_MAX_LENGTH, n_embd=16, n_layer=2, n_head=2, n_inner=37,
+                     initializer_range=0.2, **GEN_IDS)
+    model = _new_model(GPT2LMHeadModel, cfg, seed=4161)
+    _sharpen_norm(model.transformer.ln_f)
+    _build_decoder_only(ctx, fx, model, "gpt2", position_ids=True, layout="standard", merged=True,
+                        notes=["GPT-2 with a position_ids input (as recent optimum versions export it), so left-padded batches match transformers"])
+
+
+@fixture("tiny-llama-lm", kind="model", deps=("tiny-roberta-bpe",))
+def build_tiny_llama_lm(ctx: Context, fx: Fixture):
+    """LlamaForCausalLM (GQA: 4 query heads, 2 KV heads; RoPE), single-graph onnx/model.onnx, generate() references."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    cfg = LlamaConfig(vocab_size=_vocab_size(ctx, "tiny-roberta-bpe"), hidden_size=16, intermediate_size=37, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=MODEL_MAX_LENGTH, rope_theta=10000.0,
+                      rms_norm_eps=1e-6, tie_word_embeddings=True, initializer_range=0.2, **GEN_IDS)
+    model = _new_model(LlamaForCausalLM, cfg, seed=4132)
+    _sharpen_norm(model.model.norm)
+    _build_decoder_only(ctx, fx, model, "llama", position_ids=True, layout="standard", merged=False,
+                        notes=["grouped-query attention: the cache has num_key_value_heads (2) heads, head_dim = hidden_size / num_attention_heads = 4",
+                               "no use_cache_branch input: the first step feeds past tensors of length 0"])
+
+
+@fixture("tiny-bloom-lm", kind="model", deps=("tiny-roberta-bpe",))
+def build_tiny_bloom_lm(ctx: Context, fx: Fixture):
+    """BloomForCausalLM (ALiBi, no position_ids), merged onnx/model.onnx with Transformers.js' BLOOM cache layout."""
+    from transformers import BloomConfig, BloomForCausalLM
+
+    cfg = BloomConfig(vocab_size=_vocab_size(ctx, "tiny-roberta-bpe"), hidden_size=16, n_layer=2, n_head=2, initializer_range=0.2,
+                      tie_word_embeddings=False, **GEN_IDS)
+    model = _new_model(BloomForCausalLM, cfg, seed=4163)
+    _sharpen_norm(model.transformer.ln_f)
+    _build_decoder_only(ctx, fx, model, "bloom", position_ids=False, layout="bloom", merged=True,
+                        notes=["BLOOM cache layout (Transformers.js getKeyValueShapes' bloom case): key [batch*n_head, head_dim, seq], "
+                               "value [batch*n_head, seq, head_dim]; beam reordering must move blocks of n_head rows",
+                               "no position_ids input: ALiBi positions come from the attention mask",
+                               "untied lm_head (random tied embeddings make this tiny BLOOM copy its last token forever)"])
+
+
+@fixture("tiny-t5-seq2seq", kind="model", deps=("tiny-roberta-bpe",))
+def build_tiny_t5_seq2seq(ctx: Context, fx: Fixture):
+    """T5ForConditionalGeneration: onnx/encoder_model.onnx + onnx/decoder_model_merged.onnx, generate() references."""
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    cfg = T5Config(vocab_size=_vocab_size(ctx, "tiny-roberta-bpe"), d_model=16, d_kv=8, d_ff=37, num_layers=2, num_decoder_layers=2,
+                   num_heads=2, relative_attention_num_buckets=8, relative_attention_max_distance=20, feed_forward_proj="gated-gelu",
+                   dropout_rate=0.0, tie_word_embeddings=False, pad_token_id=1, eos_token_id=2, decoder_start_token_id=1, initializer_factor=1.0)
+    model = _new_model(T5ForConditionalGeneration, cfg, seed=4114)
+    _build_seq2seq(ctx, fx, model, "t5", notes=["T5 v1.1 / flan-t5 style: gated-gelu, untied lm_head; decoder_start_token_id = pad_token_id (1)"])
+
+
+@fixture("tiny-bart-seq2seq", kind="model", deps=("tiny-roberta-bpe",))
+def build_tiny_bart_seq2seq(ctx: Context, fx: Fixture):
+    """BartForConditionalGeneration (forced BOS/EOS in generation_config), encoder_model + decoder_model_merged, references."""
+    from transformers import BartConfig, BartForConditionalGeneration
+
+    cfg = BartConfig(vocab_size=_vocab_size(ctx, "tiny-roberta-bpe"), d_model=16, encoder_layers=2, decoder_layers=2, encoder_attention_heads=2,
+                     decoder_attention_heads=2, encoder_ffn_dim=37, decoder_ffn_dim=37, max_position_embeddings=MODEL_MAX_LENGTH, init_std=0.2,
+                     dropout=0.0, attention_dropout=0.0, activation_dropout=0.0, decoder_start_token_id=2, forced_bos_token_id=0,
+                     forced_eos_token_id=2, tie_word_embeddings=False, **GEN_IDS)
+    model = _new_model(BartForConditionalGeneration, cfg, seed=4115)
+    _sharpen_norm(model.model.decoder.layers[-1].final_layer_norm)
+    _build_seq2seq(ctx, fx, model, "bart", notes=["BART: decoder_start_token_id = eos (2); generation_config forces <s> (0) first and </s> (2) at max_length",
+                                               "untied lm_head (random tied embeddings make the decoder copy its last token forever)"])
+
+
+def check_generation_fixtures(out: Path, atol: float = GEN_ATOL) -> list[str]:
+    """--check for the generation references (numpy + onnxruntime only): replay the stored ONNX steps (feeds,
+    logits, tokens) and every plain greedy case through OrtLM, and compare with what was stored."""
+    failures: list[str] = []
+    for ref_path in sorted(out.glob("models/*/reference.json")):
+        ref = json.loads(ref_path.read_text())
+        if ref.get("task") not in ("text-generation", "text2text-generation"):
+            continue
+        folder = ref_path.parent
+        name = folder.name
+        if _has_onnx():
+            for key, file in ref["files"].items():
+                if onnx_io(folder / file) != ref["onnx"][key]:
+                    failures.append(f"{name}: ONNX inputs/outputs of {file} differ from the reference")
+        lm = OrtLM(folder)
+        gen = json.loads((folder / "generation_config.json").read_text())
+        st = ref["onnx_steps"]
+        rec: list = []
+        steps_gen = {"eos_token_id": None, "pad_token_id": gen.get("pad_token_id"), "decoder_start_token_id": gen.get("decoder_start_token_id")}
+        seqs = lm.greedy(np.asarray(st["encoding"]["input_ids"]), np.asarray(st["encoding"]["attention_mask"]), len(st["steps"]), steps_gen, rec)
+        n = 1
+        if seqs.tolist() != st["sequences"]:
+            failures.append(f"{name}/onnx_steps: sequences {seqs.tolist()} != {st['sequences']}")
+        for r, want in zip(rec, st["steps"]):
+            got_shapes = {k: list(v.shape) for k, v in r["feeds"].items()}
+            if got_shapes != want["shapes"]:
+                failures.append(f"{name}/onnx_steps/{want['step']}: feed shapes {got_shapes} != {want['shapes']}")
+            top = np.asarray(want["top5_ids"])
+            got = np.take_along_axis(r["logits"], top, axis=-1)
+            d = max_abs(got, want["top5_logits"])
+            if "logits_row0" in want:
+                d = max(d, max_abs(r["logits"][0], want["logits_row0"]))
+            if d > atol:
+                failures.append(f"{name}/onnx_steps/{want['step']}: logits max abs diff {d:.3g} > {atol}")
+            n += 1
+        for c in ref["cases"]:
+            if not c.get("onnx_greedy_replay"):
+                continue
+            g = dict(gen)
+            if "eos_token_id" in c["call"]:
+                g["eos_token_id"] = c["call"]["eos_token_id"]
+            got = lm.greedy(np.asarray(c["encoding"]["input_ids"]), np.asarray(c["encoding"]["attention_mask"]), c["call"]["max_new_tokens"], g)
+            if got.tolist() != c["sequences"]:
+                failures.append(f"{name}/{c['id']}: ONNX greedy {got.tolist()} != {c['sequences']}")
+            n += 1
+        print(f"  {name}: {n} generation checks")
+    return failures
+
+
+# --------------------------------------------------------------------------------------------------
 # --check: re-run the committed references without torch (onnxruntime + tokenizers [+ transformers])
 # --------------------------------------------------------------------------------------------------
 
@@ -2456,6 +3614,7 @@ def check_fixtures(out: Path, cache: Path | None = None, *, atol_fp32: float = 1
     elif minilm_ref.exists():
         print("  all-minilm-l6-v2: skipped (int8 model not in --cache-dir; run the builder once)")
     failures += check_vision_fixtures(out, atol_fp32, atol_q8)
+    failures += check_generation_fixtures(out)
     for msg in failures:
         print("FAIL", msg)
     print("OK" if not failures else f"{len(failures)} failure(s)")
