@@ -187,7 +187,7 @@ def fetch(asset: Asset) -> Path:
 # derived assets
 
 
-def _build_once(name: str, build) -> Path:
+def build_once(name: str, build) -> Path:
     """``build(tmp_folder)`` once into ``cache/derived/name`` (atomic: a crash leaves nothing)."""
     target = cache_dir() / "derived" / name
     if (target / ".complete").exists():
@@ -198,8 +198,12 @@ def _build_once(name: str, build) -> Path:
     try:
         build(tmp)
         (tmp / ".complete").write_text("ok")
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(tmp, target)
+        shutil.rmtree(target, ignore_errors=True)  # a partial leftover (no .complete)
+        try:
+            os.replace(tmp, target)
+        except OSError:
+            if not (target / ".complete").exists():  # else: another process won the race
+                raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
@@ -227,7 +231,7 @@ def mistral_dir(legacy: bool) -> Path:
         cfg.pop("add_prefix_space", None)
         cfg_path.write_text(json.dumps(cfg, indent=2, ensure_ascii=False), encoding="utf-8")
 
-    return _build_once(f"mistral-v1-{'legacy' if legacy else 'nonlegacy'}", build)
+    return build_once(f"mistral-v1-{'legacy' if legacy else 'nonlegacy'}", build)
 
 
 def tekken_tokenizer_json() -> Path:
@@ -261,4 +265,4 @@ def tekken_tokenizer_json() -> Path:
         (folder / "tokenizer.json").write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
         ranks.unlink()
 
-    return _build_once("mistral-tekken-240718", build) / "tokenizer.json"
+    return build_once("mistral-tekken-240718", build) / "tokenizer.json"

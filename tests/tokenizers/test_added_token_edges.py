@@ -24,6 +24,7 @@ import random
 import pytest
 
 pytest.importorskip("tokenizers")
+pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from tokenizers import (  # noqa: E402

