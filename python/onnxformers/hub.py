@@ -235,6 +235,15 @@ def _cache_lookup(repo_id: str, rel: str, revision: str, cache: str) -> Union[Pa
 # public API
 
 
+#: the loading options that file resolution takes (every from_pretrained accepts them)
+HUB_OPTIONS = ("revision", "cache_dir", "local_files_only", "token", "progress_callback")
+
+
+def hub_options(options: Any) -> Dict[str, Any]:
+    """The subset of ``options`` (a mapping of loading options) that :func:`resolve_file` takes."""
+    return {k: options[k] for k in HUB_OPTIONS if options.get(k) is not None}
+
+
 def resolve_file(
     path_or_repo_id: PathOrRepo,
     filename: str,

@@ -24,10 +24,7 @@ _INT_INPUTS = {"input_ids", "attention_mask", "token_type_ids", "position_ids",
                "decoder_input_ids", "decoder_attention_mask", "pixel_mask"}
 
 
-def hub_kwargs(options: Mapping[str, Any]) -> dict[str, Any]:
-    """The subset of loading options that file resolution takes."""
-    return {k: options[k] for k in ("revision", "cache_dir", "local_files_only", "token",
-                                    "progress_callback") if options.get(k) is not None}
+hub_kwargs = hub.hub_options
 
 
 class PreTrainedModel:

@@ -10,9 +10,6 @@ from typing import Any, Callable
 from .. import hub
 from ..errors import InvalidConfigError, UnsupportedModelError
 
-_HUB_OPTIONS = ("revision", "cache_dir", "local_files_only", "token", "progress_callback")
-
-
 def registry() -> dict[str, type]:
     """Class name → class, over every audio feature extractor and image processor shipped."""
     classes: dict[str, type] = {}
@@ -51,7 +48,7 @@ def _class_for(config: dict, repo: str) -> type:
 
 
 def _load_config(repo: str, options: dict) -> dict:
-    kwargs = {k: options[k] for k in _HUB_OPTIONS if options.get(k) is not None}
+    kwargs = hub.hub_options(options)
     config = hub.get_json(repo, "preprocessor_config.json", **kwargs)
     if not isinstance(config, dict):
         raise InvalidConfigError(f"preprocessor_config.json of {repo!r} is not a JSON object")
@@ -118,7 +115,7 @@ class AutoProcessor:
                         **options: Any) -> Processor:
         """``tokenizer=`` reuses an already loaded tokenizer instead of loading it again."""
         extractor = AutoFeatureExtractor.from_pretrained(pretrained_model_name_or_path, **options)
-        kwargs = {k: options[k] for k in _HUB_OPTIONS if options.get(k) is not None}
+        kwargs = hub.hub_options(options)
         if tokenizer is None and hub.resolve_file(pretrained_model_name_or_path, "tokenizer.json",
                                                   required=False, **kwargs) is not None:
             from ..tokenizers import AutoTokenizer
