@@ -92,6 +92,11 @@ class PreTrainedModel:
 
             return generate(self, input_ids, attention_mask, generation_config=generation_config,
                             streamer=streamer, **kwargs)
+        if self.kind in (registry.SEQ2SEQ, registry.VISION2SEQ):
+            from ..generation.encoder_decoder import generate as generate_seq2seq
+
+            return generate_seq2seq(self, input_ids, attention_mask,
+                                    generation_config=generation_config, streamer=streamer, **kwargs)
         if self.kind == registry.ENCODER_ONLY:
             raise UnsupportedModelError(
                 f"{type(self).__name__} has no decoder and cannot generate; load a generative "
@@ -142,28 +147,50 @@ def load_sessions(repo: str, config: PretrainedConfig, kind: str,
     for session_name, stem in registry.SESSIONS[kind].items():
         if options.get("model_file_name") and session_name == "model":
             stem = options["model_file_name"]
-        dtype = backend.dtype_for_session(stem, options.get("dtype"), js_config.get("dtype"))
-        device = _device_for_session(stem, options.get("device"), js_config.get("device"))
-        file_name = backend.session_file_name(stem, dtype, subfolder)
-        path = hub.resolve_file(repo, file_name, required=False, **hub_kwargs(options))
-        if path is None:
-            probe = {k: v for k, v in hub_kwargs(options).items() if k != "progress_callback"}
-            existing = [d for d in backend.DTYPE_SUFFIXES if d != dtype and hub.file_exists(
-                repo, backend.session_file_name(stem, d, subfolder), **probe)]
-            raise backend.missing_file_error(repo, file_name, dtype, existing,
-                                             options.get("revision"))
-        external = options.get("use_external_data_format", js_config.get("use_external_data_format"))
-        if isinstance(external, Mapping):
-            external = external.get(stem)
-        if external:
-            data = hub.resolve_file(repo, file_name + "_data", required=False, **hub_kwargs(options))
-            if data is None:
-                raise FileMissingError(
-                    f"use_external_data_format is set but {file_name + '_data'!r} is missing in {repo!r}"
-                )
-        sessions[session_name] = backend.create_session(
-            path, device=device, session_options=options.get("session_options"))
+        may_split = session_name in _SPLIT_DECODER_FALLBACK.get(kind, ()) and not (
+            options.get("model_file_name") and session_name == "model")
+        session = _open_session(repo, stem, options, js_config, subfolder, required=not may_split)
+        if session is None:
+            # the older layout: decoder_model (first step) + decoder_with_past_model (later steps)
+            pair = {name: _open_session(repo, name, options, js_config, subfolder, required=False)
+                    for name in ("decoder_model", "decoder_with_past_model")}
+            if None in pair.values():
+                _open_session(repo, stem, options, js_config, subfolder, required=True)  # raises
+            sessions.update(pair)
+            continue
+        sessions[session_name] = session
     return sessions
+
+
+#: kind → sessions that may instead be the pair decoder_model + decoder_with_past_model
+_SPLIT_DECODER_FALLBACK = {registry.SEQ2SEQ: ("decoder_model_merged",),
+                           registry.DECODER_ONLY: ("model",)}
+
+
+def _open_session(repo: str, stem: str, options: Mapping[str, Any], js_config: Mapping[str, Any],
+                  subfolder: str, *, required: bool) -> Any:
+    dtype = backend.dtype_for_session(stem, options.get("dtype"), js_config.get("dtype"))
+    device = _device_for_session(stem, options.get("device"), js_config.get("device"))
+    file_name = backend.session_file_name(stem, dtype, subfolder)
+    path = hub.resolve_file(repo, file_name, required=False, **hub_kwargs(options))
+    if path is None:
+        if not required:
+            return None
+        probe = {k: v for k, v in hub_kwargs(options).items() if k != "progress_callback"}
+        existing = [d for d in backend.DTYPE_SUFFIXES if d != dtype and hub.file_exists(
+            repo, backend.session_file_name(stem, d, subfolder), **probe)]
+        raise backend.missing_file_error(repo, file_name, dtype, existing,
+                                         options.get("revision"))
+    external = options.get("use_external_data_format", js_config.get("use_external_data_format"))
+    if isinstance(external, Mapping):
+        external = external.get(stem)
+    if external:
+        data = hub.resolve_file(repo, file_name + "_data", required=False, **hub_kwargs(options))
+        if data is None:
+            raise FileMissingError(
+                f"use_external_data_format is set but {file_name + '_data'!r} is missing in {repo!r}"
+            )
+    return backend.create_session(path, device=device, session_options=options.get("session_options"))
 
 
 def _device_for_session(stem: str, device: Any, default: Any) -> str | None:
