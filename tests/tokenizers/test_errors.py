@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import re
 
 import pytest
 
@@ -219,5 +220,165 @@ def test_fuzzed_documents_never_panic(name):
             try:
                 e = t.encode(text, "pair text")
                 t.decode(e.ids)
+            except TokenizerError:
+                pass
+
+
+# -- every component type misspelt, in every section (and inside Sequences) ------------------------
+KNOWN_TYPES = {
+    "normalizer": ["BertNormalizer", "Strip", "StripAccents", "NFC", "NFD", "NFKC", "NFKD", "Lowercase", "Nmt",
+                   "Replace", "Prepend", "Precompiled", "ByteLevel", "Sequence"],
+    "pre_tokenizer": ["ByteLevel", "Whitespace", "WhitespaceSplit", "BertPreTokenizer", "Metaspace", "Split",
+                      "Punctuation", "Digits", "CharDelimiterSplit", "FixedLength", "UnicodeScripts", "Sequence"],
+    "post_processor": ["TemplateProcessing", "BertProcessing", "RobertaProcessing", "ByteLevel", "Sequence"],
+    "decoder": ["ByteLevel", "WordPiece", "Metaspace", "BPEDecoder", "ByteFallback", "Fuse", "Strip", "Replace",
+                "CTC", "Sequence"],
+    "model": ["BPE", "WordPiece", "Unigram", "WordLevel"],
+}
+_SEQ_KEY = {"normalizer": "normalizers", "pre_tokenizer": "pretokenizers", "post_processor": "processors",
+            "decoder": "decoders"}
+
+
+def _misspellings(name: str) -> list[str]:
+    out = {name.lower(), name.upper(), name[:-1], name + "s", name[1:], name.replace("e", "a", 1)}
+    return sorted(m for m in out if m and m != name)
+
+
+@pytest.mark.parametrize("section,name", [(s, n) for s, names in KNOWN_TYPES.items() for n in names])
+def test_each_component_type_misspelt(section, name):
+    for bad in _misspellings(name):
+        doc = _doc("bert")
+        doc[section] = {"type": bad}
+        with pytest.raises(TokenizerError, match=re.escape(repr(bad).replace("'", '"'))):
+            _load(doc)
+        if section != "model":  # the same misspelling inside a Sequence
+            doc[section] = {"type": "Sequence", _SEQ_KEY[section]: [{"type": bad}]}
+            with pytest.raises(TokenizerError, match=re.escape(bad)):
+                _load(doc)
+
+
+@pytest.mark.parametrize("section", list(KNOWN_TYPES))
+@pytest.mark.parametrize("bad_type", ["", "Unknown", 3, None, ["BPE"]])
+def test_unknown_or_non_string_component_type(section, bad_type):
+    doc = _doc("bert")
+    doc[section] = {"type": bad_type}
+    with pytest.raises(TokenizerError):
+        _load(doc)
+
+
+@pytest.mark.parametrize("regex", ["(unclosed", "[z-a]", "*a", "\\"])
+def test_bad_regex_everywhere(regex):
+    """A regex that does not compile is a TokenizerError naming the regex wherever it sits."""
+    places = [
+        ("decoder", {"type": "Replace", "pattern": {"Regex": regex}, "content": "x"}),
+        ("pre_tokenizer", {"type": "Sequence", "pretokenizers": [
+            {"type": "WhitespaceSplit"},
+            {"type": "Split", "pattern": {"Regex": regex}, "behavior": "Removed", "invert": True}]}),
+        ("normalizer", {"type": "Sequence", "normalizers": [
+            {"type": "NFC"}, {"type": "Replace", "pattern": {"Regex": regex}, "content": ""}]}),
+    ]
+    for section, component in places:
+        doc = _doc("bert")
+        doc[section] = component
+        with pytest.raises(TokenizerError, match="regex"):
+            _load(doc)
+
+
+# -- decoding that produces broken UTF-8 -----------------------------------------------------------
+def test_byte_level_decode_of_broken_utf8_uses_replacement_chars():
+    """Byte-level tokens that are not whole UTF-8 sequences decode with U+FFFD exactly as
+    ``tokenizers`` does (``String::from_utf8_lossy``), never an error or a panic."""
+    ref, ours = load_pair("gpt2")
+    vocab = ref.get_vocab()
+    from tokenizers.pre_tokenizers import ByteLevel
+    alphabet = sorted(ByteLevel.alphabet())
+    byte_tokens = [vocab[c] for c in alphabet if c in vocab]
+    rng = random.Random(3)
+    cases = [[vocab[c]] for c in alphabet if c in vocab and ord(c) > 0x7F][:40]
+    cases += [[rng.choice(byte_tokens) for _ in range(rng.randrange(1, 9))] for _ in range(300)]
+    broken = 0
+    for ids in cases:
+        want = ref.decode(ids, skip_special_tokens=False)
+        assert ours.decode(ids) == want, ids
+        broken += "\ufffd" in want
+    assert broken > 50  # the cases do exercise the replacement path
+    assert ours.decode_batch(cases) == ref.decode_batch(cases, skip_special_tokens=False)
+
+
+def test_byte_fallback_decode_of_broken_utf8_follows_tokenizers():
+    """ByteFallback: an invalid run of <0xNN> tokens becomes one U+FFFD *per byte token*, as
+    ``tokenizers`` does. Transformers.js 3.0.0 decodes the run with ``TextDecoder`` (one U+FFFD
+    per maximal invalid subpart, e.g. a single one for <0xE6><0x97>); we follow Python."""
+    ref, ours = load_pair("llama_spbpe")
+    byte = {b: ref.token_to_id(f"<0x{b:02X}>") for b in range(256)}
+    hello = ref.encode("hello").ids[1:]
+    cases = [[byte[0xE6]], [byte[0xE6], byte[0x97]], [byte[0xE6], byte[0x97], byte[0xA5]],
+             [byte[0xFF]], [byte[0x80], byte[0x80]], [byte[0xF0], byte[0x9F], byte[0x98]],
+             hello + [byte[0xE6], byte[0x97]] + hello, [byte[0xC3], byte[0xA9], byte[0xC3]],
+             [byte[0x41], byte[0xE2]], []]
+    rng = random.Random(5)
+    cases += [[byte[rng.randrange(256)] for _ in range(rng.randrange(1, 7))] for _ in range(300)]
+    # (the fixture's <0xNN> tokens are special added tokens: keep them on both sides)
+    for ids in cases:
+        assert ours.decode(ids) == ref.decode(ids, skip_special_tokens=False), ids
+    assert ours.decode([byte[0xE6], byte[0x97]]) == "\ufffd\ufffd"
+
+
+@pytest.mark.parametrize("scheme", ["always", "first", "never"])
+def test_metaspace_decode_follows_prepend_scheme(scheme):
+    """The Metaspace decoder drops the leading "▁" unless prepend_scheme is "never", as
+    ``tokenizers`` does. Transformers.js 3.0.0's MetaspaceDecoder only reads the old
+    ``add_prefix_space`` key, so with a current tokenizer.json (prepend_scheme, no
+    add_prefix_space) it keeps a leading space; we follow Python."""
+    from tokenizers import Tokenizer as RefTokenizer
+
+    doc = _doc("sp_metaspace_bpe")
+    doc["pre_tokenizer"]["prepend_scheme"] = scheme
+    doc["decoder"] = {"type": "Metaspace", "replacement": "▁", "prepend_scheme": scheme, "split": False}
+    ref = RefTokenizer.from_str(json.dumps(doc))
+    ours = _load(doc)
+    for text in ["Hello world", " leading", "a  b", "", "x"]:
+        ids = ref.encode(text).ids
+        assert ours.encode(text).ids == ids
+        assert ours.decode(ids) == ref.decode(ids, skip_special_tokens=False), (scheme, text)
+    ids = [ref.token_to_id("▁")] + ref.encode("Hello").ids
+    assert ours.decode(ids) == ref.decode(ids, skip_special_tokens=False)
+
+
+def test_decode_empty_is_empty_string():
+    """decode([]) is "" (Python); Transformers.js 3.0.0 throws on an empty list."""
+    for name in ["gpt2", "bert", "llama_spbpe", "t5_unigram"]:
+        ref, ours = load_pair(name)
+        assert ours.decode([]) == ref.decode([]) == ""
+        assert ours.decode_batch([[], []]) == ["", ""]
+
+
+# -- the Python facade: bad tokenizer.json shapes never escape as anything but TokenizerError -----
+@pytest.mark.filterwarnings("ignore:.*SentencePiece model:UserWarning")
+@pytest.mark.parametrize("cls_name,name", [("Llama", "llama_spbpe"), ("Bert", "bert"), ("Roberta", "roberta"),
+                                           ("Marian", "t5_unigram"), ("CLIP", "gpt2"), ("GPTNeoX", "gpt2"),
+                                           ("Bloom", "gpt2")])
+def test_facade_classes_on_corrupted_documents(cls_name, name):
+    from onnxformers.tokenizers import tokenizer_class
+
+    cls = tokenizer_class(cls_name)
+    rng = random.Random(hash(cls_name) & 0xFFFF)
+    base = _doc(name)
+    config = {"add_prefix_space": True, "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>",
+              "add_eos_token": True, "do_lower_case": False}
+    for _ in range(60):
+        doc = copy.deepcopy(base)
+        section = rng.choice(["normalizer", "pre_tokenizer", "post_processor", "decoder", "added_tokens", "model"])
+        if rng.random() < 0.5:
+            doc[section] = rng.choice([None, 1, "x", [], {}, {"type": "Nope"}, [1, 2], {"vocab": 3}])
+        else:
+            _mutate(doc, rng)
+        try:
+            tok = cls(doc, config)
+        except TokenizerError:
+            continue
+        for text in ["Hello world!", ""]:
+            try:
+                tok.decode(tok.encode(text))
             except TokenizerError:
                 pass

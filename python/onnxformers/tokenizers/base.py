@@ -8,6 +8,7 @@ padding side, clean-up, chat templates and the per-call padding/truncation optio
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Iterable, Mapping, Sequence, Union
 
 import numpy as np
@@ -43,6 +44,65 @@ def _token_content(value: Any) -> str | None:
     raise TokenizerError(f"special token must be a string or an AddedToken dict, got {value!r}")
 
 
+_MODEL_KEY = re.compile(r'"model"\s*:\s*')
+#: keys `tokenizers` always writes before "model" (the big part, written last)
+_HEAD_KEYS = ("added_tokens", "normalizer", "pre_tokenizer", "post_processor", "decoder")
+
+
+class TokenizerDoc(dict):
+    """A parsed tokenizer.json whose ``"model"`` section (the vocabulary: most of the bytes) is
+    only parsed when a class reads it: the other sections are parsed and edited, and the model
+    text is spliced back unchanged. Falls back to a full parse for files not laid out the way
+    `tokenizers` writes them (model last)."""
+
+    _model_text: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> "TokenizerDoc | None":
+        m = _MODEL_KEY.search(text)
+        if m is not None:
+            end = text.rstrip().rfind("}")
+            try:
+                head = json.loads(text[:m.start()] + '"model": null}')
+            except ValueError:
+                head = None
+            if isinstance(head, dict) and all(k in head for k in _HEAD_KEYS) and end > m.end():
+                doc = cls(head)
+                del doc["model"]
+                doc._model_text = text[m.end():end]
+                return doc
+        try:
+            full = json.loads(text)
+        except ValueError:
+            return None
+        return cls(full) if isinstance(full, dict) else None
+
+    def _load_model(self) -> None:
+        if self._model_text is not None:
+            super().__setitem__("model", json.loads(self._model_text))
+            self._model_text = None
+
+    def __getitem__(self, key):
+        if key == "model":
+            self._load_model()
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        if key == "model":
+            self._load_model()
+        return super().get(key, default)
+
+    def __contains__(self, key):
+        return (key == "model" and self._model_text is not None) or super().__contains__(key)
+
+    def dumps(self) -> str:
+        if self._model_text is None:
+            return json.dumps(self)
+        head = json.dumps(dict(self))
+        sep = ", " if len(self) else ""
+        return f'{head[:-1]}{sep}"model": {self._model_text}}}'
+
+
 class PreTrainedTokenizer:
     """A tokenizer loaded from ``tokenizer.json`` (+ ``tokenizer_config.json``)."""
 
@@ -53,16 +113,31 @@ class PreTrainedTokenizer:
     #: transformers' default for ``clean_up_tokenization_spaces`` when the config has none
     default_clean_up_tokenization_spaces = False
 
+    #: special tokens the ``transformers`` class defaults to when tokenizer_config.json lacks the
+    #: key (an explicit ``null`` in the config still means "none")
+    default_special_tokens: Mapping[str, str | None] = {}
+    #: ``add_prefix_space`` when the config has none: ``PreTrainedTokenizerFast`` reads
+    #: ``kwargs.get("add_prefix_space", False)``; None (Llama, T5) means "leave tokenizer.json alone"
+    default_add_prefix_space: bool | None = False
+    #: ``legacy`` when the config has none (informational: with a tokenizer.json, transformers'
+    #: fast tokenizers take the pipeline from the file whatever ``legacy`` says)
+    default_legacy = False
+    #: whether ``_rewrite_components`` must always see the parsed tokenizer.json
+    _parse_tokenizer_json = False
+
     def __init__(self, tokenizer_json: str | Mapping[str, Any],
                  tokenizer_config: Mapping[str, Any] | None = None):
-        if not isinstance(tokenizer_json, str):
-            tokenizer_json = json.dumps(tokenizer_json)
-        self._tokenizer = _core.Tokenizer.from_str(tokenizer_json)
         config = dict(tokenizer_config or {})
         self.config = config
-
         for name in SPECIAL_TOKEN_NAMES:
-            setattr(self, name, _token_content(config.get(name)))
+            default = self.default_special_tokens.get(name)
+            setattr(self, name, _token_content(config.get(name, default)))
+        self.add_prefix_space = config.get("add_prefix_space", self.default_add_prefix_space)
+
+        if not isinstance(tokenizer_json, str):
+            tokenizer_json = json.dumps(tokenizer_json)
+        tokenizer_json = self._adapt_tokenizer_json(tokenizer_json, config)
+        self._tokenizer = _core.Tokenizer.from_str(tokenizer_json)
         self.additional_special_tokens = [
             _token_content(t) for t in config.get("additional_special_tokens") or []]
 
@@ -75,7 +150,8 @@ class PreTrainedTokenizer:
             raise TokenizerError("padding_side/truncation_side must be 'left' or 'right'")
         self.clean_up_tokenization_spaces = bool(config.get(
             "clean_up_tokenization_spaces", self.default_clean_up_tokenization_spaces))
-        self.legacy = bool(config.get("legacy", False))
+        legacy = config.get("legacy")
+        self.legacy = self.default_legacy if legacy is None else bool(legacy)
         self.do_lowercase_and_remove_accent = config.get("do_lowercase_and_remove_accent", False)
         if "model_input_names" in config:
             self.model_input_names = tuple(config["model_input_names"])
@@ -84,6 +160,40 @@ class PreTrainedTokenizer:
         if isinstance(templates, list):  # [{"name": ..., "template": ...}, ...]
             templates = {t["name"]: t["template"] for t in templates}
         self.chat_template = templates
+
+    # -- class hooks (see families.py) ---------------------------------------------------------
+    def _adapt_tokenizer_json(self, text: str, config: Mapping[str, Any]) -> str:
+        """Rewrite tokenizer.json from tokenizer_config.json as the ``transformers`` class does
+        in its ``__init__``. Here: ``PreTrainedTokenizerFast``'s ``add_prefix_space`` rewrite of a
+        top-level ByteLevel pre-tokenizer. The document is parsed only when it can matter."""
+        if not self._parse_tokenizer_json and (
+                self.add_prefix_space is None or '"ByteLevel"' not in text):
+            return text
+        doc = TokenizerDoc.parse(text)
+        if doc is None:
+            return text  # the Rust loader reports malformed JSON with a TokenizerError
+        try:
+            changed = self._rewrite_components(doc)
+        except (AttributeError, TypeError, KeyError, IndexError) as exc:
+            # an unexpected shape: let the Rust loader name what is wrong, if it can
+            _core.Tokenizer.from_str(text)
+            raise TokenizerError(f"tokenizer.json has an unexpected structure for "
+                                 f"{type(self).__name__}: {exc}") from exc
+        return doc.dumps() if changed else text
+
+    def _rewrite_components(self, doc: dict) -> bool:
+        """Edit the parsed tokenizer.json in place; True when something changed. Subclasses
+        extend this (post-processor, normalizer...)."""
+        pre = doc.get("pre_tokenizer")
+        if isinstance(pre, dict) and pre.get("type") == "ByteLevel" and \
+                pre.get("add_prefix_space", True) != bool(self.add_prefix_space):
+            pre["add_prefix_space"] = bool(self.add_prefix_space)
+            return True
+        return False
+
+    def _postprocess_decoded(self, text: str) -> str:
+        """Hook between the Rust decoder and ``clean_up_tokenization`` (CLIP strips there)."""
+        return text
 
     # -- loading -------------------------------------------------------------------------------
     @classmethod
@@ -152,7 +262,7 @@ class PreTrainedTokenizer:
                  padding: bool | str = False, truncation: bool | str | None = None,
                  max_length: int | None = None, stride: int = 0, add_special_tokens: bool = True,
                  return_tensors: bool | str = True, return_token_type_ids: bool | None = None,
-                 return_attention_mask: bool = True, return_offsets_mapping: bool = False,
+                 return_attention_mask: bool | None = None, return_offsets_mapping: bool = False,
                  pad_to_multiple_of: int | None = None, padding_side: str | None = None,
                  return_special_tokens_mask: bool = False, return_overflowing_tokens: bool = False,
                  return_word_ids: bool = False, return_sequence_ids: bool = False,
@@ -183,6 +293,8 @@ class PreTrainedTokenizer:
         want_tensors = return_tensors not in (False, None)
         want_type_ids = ("token_type_ids" in self.model_input_names
                          if return_token_type_ids is None else bool(return_token_type_ids))
+        if return_attention_mask is None:  # as transformers: only when the model takes it
+            return_attention_mask = "attention_mask" in self.model_input_names
 
         extras = (return_offsets_mapping or return_special_tokens_mask or return_overflowing_tokens
                   or return_word_ids or return_sequence_ids)
@@ -269,7 +381,7 @@ class PreTrainedTokenizer:
     def decode(self, token_ids: Any, *, skip_special_tokens: bool = False,
                clean_up_tokenization_spaces: bool | None = None) -> str:
         ids = self._ids_list(token_ids)
-        text = self._tokenizer.decode(ids, skip_special_tokens)
+        text = self._postprocess_decoded(self._tokenizer.decode(ids, skip_special_tokens))
         cleanup = self.clean_up_tokenization_spaces if clean_up_tokenization_spaces is None \
             else clean_up_tokenization_spaces
         return clean_up_tokenization(text) if cleanup else text
@@ -281,7 +393,8 @@ class PreTrainedTokenizer:
                 raise InvalidInputError(f"batch_decode() takes a 2-D array, got shape {sequences.shape}")
             sequences = sequences.tolist()
         batch = [self._ids_list(s) for s in sequences]
-        texts = self._tokenizer.decode_batch(batch, skip_special_tokens)
+        texts = [self._postprocess_decoded(t)
+                 for t in self._tokenizer.decode_batch(batch, skip_special_tokens)]
         cleanup = self.clean_up_tokenization_spaces if clean_up_tokenization_spaces is None \
             else clean_up_tokenization_spaces
         return [clean_up_tokenization(t) for t in texts] if cleanup else list(texts)
@@ -290,25 +403,59 @@ class PreTrainedTokenizer:
     def get_chat_template(self, chat_template: str | None = None, tools: Any = None) -> str:
         return chat.select_template(self.chat_template, chat_template, tools)
 
-    def apply_chat_template(self, conversation: Sequence[Mapping[str, Any]], *, tools=None,
+    def apply_chat_template(self, conversation: Sequence[Any], *, tools=None,
                             documents=None, chat_template: str | None = None,
-                            add_generation_prompt: bool = False, tokenize: bool = True,
+                            add_generation_prompt: bool = False,
+                            continue_final_message: bool = False, tokenize: bool = True,
                             padding: bool | str = False, truncation: bool = False,
-                            max_length: int | None = None, return_tensors: bool = False,
-                            return_dict: bool = False, tokenizer_kwargs: Mapping | None = None,
-                            **kwargs: Any):
-        """Render ``conversation`` with the tokenizer's chat template. Like the Transformers.js
-        source (and transformers), returns plain ids unless ``return_dict=True``."""
+                            max_length: int | None = None, return_tensors: bool | str = False,
+                            return_dict: bool = False, return_assistant_tokens_mask: bool = False,
+                            tokenizer_kwargs: Mapping | None = None, **kwargs: Any):
+        """Render ``conversation`` (or a list of conversations) with the tokenizer's chat
+        template, as ``transformers`` does: the special tokens and ``kwargs`` are template
+        variables; ``tokenize`` encodes without adding special tokens; plain ids unless
+        ``return_dict=True`` (the Transformers.js source behaves the same).
+        ``return_assistant_tokens_mask`` (with ``return_dict``) marks the tokens of
+        ``{% generation %}`` blocks in ``assistant_masks``."""
+        batched = chat.is_batch(conversation)
+        conversations = list(conversation) if batched else [conversation]
+        if continue_final_message and return_assistant_tokens_mask:
+            raise chat.ChatTemplateError(
+                "continue_final_message is not compatible with return_assistant_tokens_mask")
         source = self.get_chat_template(chat_template, tools)
         variables = {**self.special_tokens_map, **kwargs}
-        text = chat.render(source, conversation, tools=tools, documents=documents,
-                           add_generation_prompt=add_generation_prompt, **variables)
+        rendered, spans = [], []
+        for conv in conversations:
+            text, found = chat.render_with_spans(
+                source, conv, tools=tools, documents=documents,
+                add_generation_prompt=add_generation_prompt,
+                continue_final_message=continue_final_message,
+                track_generation=return_assistant_tokens_mask, **variables)
+            rendered.append(text)
+            spans.append(found)
         if not tokenize:
-            return text
-        encoded = self(text, padding=padding, truncation=truncation, max_length=max_length,
-                       add_special_tokens=False, return_tensors=return_tensors,
-                       **dict(tokenizer_kwargs or {}))
-        return encoded if return_dict else encoded["input_ids"]
+            return rendered if batched else rendered[0]
+        extra = dict(tokenizer_kwargs or {})
+        want_mask = return_dict and return_assistant_tokens_mask
+        if want_mask:
+            extra["return_offsets_mapping"] = True
+        encoded = self(rendered if batched else rendered[0], padding=padding,
+                       truncation=truncation, max_length=max_length, add_special_tokens=False,
+                       return_tensors=return_tensors, **extra)
+        if not return_dict:
+            return encoded["input_ids"]
+        if want_mask:
+            offsets = encoded.pop("offset_mapping")
+            if "return_offsets_mapping" in (tokenizer_kwargs or {}):
+                encoded["offset_mapping"] = offsets
+            rows = offsets if (batched or want_tensors(return_tensors)) else [offsets]
+            masks = [_assistant_mask(np.asarray(row).tolist(), row_spans)
+                     for row, row_spans in zip(rows, spans)]
+            if want_tensors(return_tensors):
+                encoded["assistant_masks"] = np.asarray(masks, dtype=np.int64)
+            else:
+                encoded["assistant_masks"] = masks if batched else masks[0]
+        return encoded
 
     # -- helpers -------------------------------------------------------------------------------
     def _check_texts(self, texts: Any) -> list[str]:
@@ -398,3 +545,31 @@ class PreTrainedTokenizer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(vocab_size={len(self)}, model_max_length={self.model_max_length})"
+
+
+def want_tensors(return_tensors: Any) -> bool:
+    return return_tensors not in (False, None)
+
+
+def _char_to_token(offsets: list, char: int) -> int | None:
+    """Index of the token whose character span holds ``char`` (``Encoding.char_to_token``)."""
+    for i, (start, end) in enumerate(offsets):
+        if start <= char < end:
+            return i
+    return None
+
+
+def _assistant_mask(offsets: list, spans: list[tuple[int, int]]) -> list[int]:
+    """transformers' assistant mask from ``{% generation %}`` character spans (padding rows
+    have (0, 0) offsets and are never marked)."""
+    mask = [0] * len(offsets)
+    for start_char, end_char in spans:
+        start = _char_to_token(offsets, start_char)
+        end = _char_to_token(offsets, end_char - 1)
+        if start is None:  # truncated away
+            break
+        # transformers' loop bound (`end + 1 if end else len`): a block ending in token 0 or in
+        # no token at all runs to the end of the row
+        for i in range(start, end + 1 if end else len(offsets)):
+            mask[i] = 1
+    return mask

@@ -21,6 +21,7 @@ pub mod pre_tokenizers;
 pub mod precompiled;
 #[allow(clippy::module_inception)]
 pub mod tokenizer;
+mod unicode_scripts;
 mod unicode_tables;
 
 pub use encoding::{Direction, Encoding};

@@ -1,9 +1,11 @@
 //! Pre-tokenizers (the `"pre_tokenizer"` section of tokenizer.json): split the normalized
 //! text into words before the model.
 use super::json::{self, Obj};
+use super::normalized::NormalizedString;
 use super::normalized::SplitDelimiterBehavior as B;
 use super::pattern::{Invert, SysRegex};
 use super::pre_tokenized::PreTokenizedString;
+use super::unicode_scripts::script_class;
 use super::unicode_tables::{in_table, PUNCTUATION};
 use super::{byte_level, Error, Result};
 use serde_json::Value;
@@ -55,6 +57,7 @@ pub enum PreTokenizerWrapper {
     },
     CharDelimiterSplit(char),
     FixedLength(usize),
+    UnicodeScripts,
     Sequence(Vec<PreTokenizerWrapper>),
 }
 
@@ -143,11 +146,7 @@ impl PreTokenizerWrapper {
                 }
                 PreTokenizerWrapper::FixedLength(n)
             }
-            "UnicodeScripts" => {
-                return Err(Error::config(
-                    "pre_tokenizer UnicodeScripts is not supported by onnxformers yet",
-                ))
-            }
+            "UnicodeScripts" => PreTokenizerWrapper::UnicodeScripts,
             "Sequence" => PreTokenizerWrapper::Sequence(
                 o.array_req("pretokenizers")?
                     .iter()
@@ -257,6 +256,7 @@ impl PreTokenizerWrapper {
                 }
                 Ok(out)
             }),
+            PreTokenizerWrapper::UnicodeScripts => pre.split(|_, n| Ok(split_scripts(n))),
             PreTokenizerWrapper::Sequence(v) => {
                 for p in v {
                     p.pre_tokenize(pre)?;
@@ -267,8 +267,60 @@ impl PreTokenizerWrapper {
     }
 }
 
+/// Split where the script changes, as `tokenizers`' UnicodeScripts: Any chars (space,
+/// unassigned) never start a piece and do not reset the current script; leading Any chars are
+/// dropped, as is a piece made only of them (that is what `tokenizers` does).
+fn split_scripts(n: NormalizedString) -> Vec<NormalizedString> {
+    let text = n.get();
+    let mut cuts = Vec::new();
+    let mut last = None;
+    for (i, c) in text.char_indices() {
+        let class = script_class(c);
+        if class != 0 {
+            if last != Some(class) {
+                cuts.push(i);
+            }
+            last = Some(class);
+        }
+    }
+    cuts.push(text.len());
+    cuts.windows(2)
+        .filter_map(|w| n.slice(w[0]..w[1]))
+        .collect()
+}
+
 /// ASCII punctuation or Unicode P* (frozen table, see `unicode_tables`).
 #[inline]
 fn is_punctuation(c: char) -> bool {
     c.is_ascii_punctuation() || in_table(PUNCTUATION, c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scripts(text: &str) -> Vec<String> {
+        let mut pre = PreTokenizedString::from(text);
+        PreTokenizerWrapper::UnicodeScripts
+            .pre_tokenize(&mut pre)
+            .unwrap();
+        pre.splits
+            .iter()
+            .map(|s| s.normalized.get().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn unicode_scripts_like_tokenizers() {
+        // Expected pieces are what `tokenizers` 0.22 returns for the same strings.
+        assert_eq!(scripts("どこで生れ。Yes"), ["どこで生れ", "。", "Yes"]);
+        assert_eq!(
+            scripts("Apples are りんご 林檎"),
+            ["Apples are ", "りんご 林檎"]
+        );
+        assert_eq!(scripts(" abc"), ["abc"]); // leading Any chars are dropped
+        assert!(scripts("   ").is_empty());
+        assert_eq!(scripts("a, b"), ["a", ", ", "b"]);
+        assert_eq!(scripts("x\u{378}y"), ["x\u{378}y"]); // unassigned = Any
+    }
 }
