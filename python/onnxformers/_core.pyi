@@ -227,6 +227,50 @@ class WhisperLogMel:
     ) -> npt.NDArray[np.float32]:
         """float32 ``(len(waveforms), feature_size, num_frames(target_length))``, clips in parallel."""
 
+class KaldiFbank:
+    """Kaldi-compatible log-mel filter banks (transformers' SeamlessM4T recipe); immutable.
+    ``window``: "povey" | "hamming" | "hann" | "boxcar"; ``norm``: None | "mean" (subtract each
+    bin's mean) | "mean_var" (per-bin zero mean / unit variance, ddof=1)."""
+
+    def __init__(
+        self,
+        num_mel_bins: int = 80,
+        sampling_rate: float = 16000.0,
+        *,
+        window: str = "povey",
+        frame_length: int = 400,
+        hop_length: int = 160,
+        fft_length: int = 512,
+        low_freq: float = 20.0,
+        high_freq: Optional[float] = None,
+        preemphasis: Optional[float] = 0.97,
+        remove_dc_offset: bool = True,
+        dither: float = 0.0,
+        mel_floor: float = 1.192092955078125e-07,
+        waveform_scale: float = 32768.0,
+        min_num_frames: Optional[int] = None,
+        norm: Optional[str] = "mean_var",
+    ) -> None: ...
+    @property
+    def mel_filters(self) -> npt.NDArray[np.float64]:
+        """``(fft_length // 2 + 1, num_mel_bins)`` Kaldi-scale bank, triangular in mel space."""
+    @property
+    def window(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def num_mel_bins(self) -> int: ...
+    def num_frames(self, num_samples: int) -> int: ...
+    def extract_batch(
+        self,
+        waveforms: Sequence[npt.NDArray[np.float32]],
+        target_frames: int,
+        padding_value: float = 0.0,
+        pad_left: bool = False,
+        seed: Optional[int] = None,
+        num_threads: Optional[int] = None,
+    ) -> npt.NDArray[np.float32]:
+        """float32 ``(len(waveforms), target_frames, num_mel_bins)``: each clip normalised over
+        all its frames, then truncated / padded with ``padding_value``; clips in parallel."""
+
 # --- end audio ---
 
 # --- generation ---
@@ -352,3 +396,15 @@ class BeamSearchScorer:
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]: ...
 
 # --- end generation ---
+
+# --- alignment ---
+# Whisper word-level timestamps (rust/py/src/alignment.rs)
+
+def median_filter(x: npt.ArrayLike, filter_width: int) -> npt.NDArray[np.float32]:
+    """Median over odd windows of ``filter_width`` along the last axis, reflect-padded (float32)."""
+def dynamic_time_warping(
+    matrix: npt.ArrayLike,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """``(text_indices, time_indices)``: least-cost monotonic path through a 2-D cost matrix."""
+
+# --- end alignment ---

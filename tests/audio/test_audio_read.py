@@ -191,3 +191,79 @@ def test_missing_file_and_bad_arguments(tmp_path):
     assert len(read_audio(_wav_bytes(), 8000.0)) == 4000  # integral floats are fine
     with pytest.raises(InvalidInputError, match="path, an http"):
         read_audio(12345, 16000)
+
+
+# --------------------------------------------------------------------------- streaming, robustness
+
+
+def test_streamed_decode_equals_one_shot_decode_and_resample(tmp_path):
+    # blocks of 65536 frames through soxr's ResampleStream: bit-identical to decoding the whole
+    # file and calling soxr.resample once (what read_audio did before streaming)
+    import soxr
+
+    rng = np.random.default_rng(4)
+    sr = 44100
+    stereo = (rng.standard_normal((sr * 7 + 123, 2)) * 0.2).astype(np.float32)
+    path = tmp_path / "noise.wav"
+    sf.write(path, stereo, sr, subtype="PCM_24")
+    data, _ = sf.read(path, dtype="float32", always_2d=True)
+    mono = data.mean(axis=1, dtype=np.float64).astype(np.float32)
+    for target in (16000, 22050, 48000):
+        np.testing.assert_array_equal(read_audio(path, target), soxr.resample(mono, sr, target, quality="HQ"))
+    np.testing.assert_array_equal(read_audio(path), mono)
+
+
+def test_hours_long_file_is_streamed_with_bounded_memory(tmp_path):
+    import tracemalloc
+
+    sr, hours = 8000, 2
+    path = tmp_path / "long.flac"
+    minute = np.zeros(sr * 60, np.float32)
+    with sf.SoundFile(path, "w", samplerate=sr, channels=1, format="FLAC", subtype="PCM_16") as f:
+        for _ in range(60 * hours):  # silence compresses to ~200 kB: cheap to write and keep
+            f.write(minute)
+    target = 2000
+    tracemalloc.start()
+    try:
+        out = read_audio(path, target)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert out.dtype == np.float32 and len(out) == hours * 3600 * target
+    assert not out.any()
+    # a whole-file decode would hold 2 h x 8 kHz float32 = 230 MB before resampling; streaming
+    # needs the 58 MB output plus a few 64k-frame blocks
+    assert peak <= out.nbytes + 8 * 2**20, f"peak {peak / 2**20:.1f} MiB for a {out.nbytes / 2**20:.1f} MiB output"
+
+
+def test_truncated_flac_raises_naming_the_position(tmp_path):
+    x = tone(300, 16000, 10.0, amp=0.3)
+    buf = io.BytesIO()
+    sf.write(buf, x, 16000, format="FLAC", subtype="PCM_16")
+    path = tmp_path / "cut.flac"
+    path.write_bytes(buf.getvalue()[: len(buf.getvalue()) * 2 // 3])
+    with pytest.raises(InvalidInputError, match=r"cut\.flac.*corrupt or truncated after \d+ samples"):
+        read_audio(path, 16000)
+
+
+def test_unsupported_format_names_the_readable_ones(tmp_path):
+    # an MP4/M4A (AAC) header: libsndfile can't read it
+    path = tmp_path / "song.m4a"
+    path.write_bytes(b"\x00\x00\x00\x20ftypM4A \x00\x00\x02\x00M4A isomiso2" + bytes(2000))
+    with pytest.raises(InvalidInputError, match=r"song\.m4a.*readable formats: .*FLAC.*ffmpeg"):
+        read_audio(path, 16000)
+
+
+def test_non_finite_float_samples_pass_through_and_extractors_reject_them(tmp_path):
+    # documented: read_audio returns the file's samples as they are (a FLOAT WAV can hold NaN);
+    # the feature extractors reject non-finite samples with the index of the first one
+    from onnxformers.processors.audio import WhisperFeatureExtractor
+
+    x = tone(440, 16000, 0.5)
+    x[1000] = np.nan
+    path = tmp_path / "nan.wav"
+    sf.write(path, x, 16000, subtype="FLOAT")
+    out = read_audio(path, 16000)
+    assert np.isnan(out[1000]) and np.isfinite(np.delete(out, 1000)).all()
+    with pytest.raises(InvalidInputError, match="non-finite.*index 1000"):
+        WhisperFeatureExtractor()(out, sampling_rate=16000)

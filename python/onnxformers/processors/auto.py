@@ -16,6 +16,11 @@ def registry() -> dict[str, type]:
     audio = importlib.import_module(f"{__package__}.audio")
     for name in getattr(audio, "__all__", []):
         classes[name] = getattr(audio, name)
+    # Kaldi-fbank and SpeechT5 extractors live in their own modules (each lists its classes in __all__)
+    for module in ("seamless_m4t", "speecht5", "wespeaker"):
+        mod = importlib.import_module(f"{__package__}.audio.{module}")
+        for name in mod.__all__:
+            classes.setdefault(name, getattr(mod, name))
     try:
         image = importlib.import_module(f"{__package__}.image")
     except ModuleNotFoundError:  # image processors not built into this version

@@ -87,6 +87,80 @@ def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     return np.ascontiguousarray(soxr.resample(audio, orig_sr, target_sr, quality="HQ"), dtype=np.float32)
 
 
+#: frames decoded per block: bounds the working memory of read_audio whatever the file's length
+_BLOCK_FRAMES = 1 << 16
+#: a frame count above this is "unknown" (libsndfile reports SF_COUNT_MAX for unseekable streams)
+_MAX_KNOWN_FRAMES = 1 << 40
+
+
+class _Output:
+    """A float32 buffer filled block by block: allocated once at the expected size (known from
+    the header), grown only if the header under-counted, trimmed in place at the end."""
+
+    def __init__(self, expected: int) -> None:
+        self.data = np.empty(max(expected, 0), dtype=np.float32)
+        self.n = 0
+
+    def append(self, piece: np.ndarray) -> None:
+        end = self.n + len(piece)
+        if end > len(self.data):
+            grown = np.empty(max(end, len(self.data) + len(self.data) // 2, 1 << 16), dtype=np.float32)
+            grown[: self.n] = self.data[: self.n]
+            self.data = grown
+        self.data[self.n:end] = piece
+        self.n = end
+
+    def result(self) -> np.ndarray:
+        if self.n == len(self.data):
+            return self.data
+        try:
+            self.data.resize((self.n,), refcheck=False)  # realloc in place: no second copy
+            return self.data
+        except ValueError:
+            return self.data[: self.n].copy()
+
+
+def _decode_blocks(f, sampling_rate: Optional[int], what: str) -> np.ndarray:
+    """Decode ``f`` (an open ``soundfile.SoundFile``) block by block: down-mix each block, feed
+    it to a streaming soxr resampler (bit-identical to one-shot ``soxr.resample``), append to the
+    output. Peak memory: the output plus a few blocks, never the whole decoded file."""
+    file_sr, channels = int(f.samplerate), int(f.channels)
+    target = file_sr if sampling_rate is None else int(sampling_rate)
+    frames = int(f.frames) if 0 <= f.frames < _MAX_KNOWN_FRAMES else -1
+    resampler = None
+    if target != file_sr:
+        import soxr
+
+        resampler = soxr.ResampleStream(file_sr, target, 1, dtype="float32", quality="HQ")
+        expected = -(-frames * target // file_sr) + 16 if frames >= 0 else 1 << 20
+    else:
+        expected = frames if frames >= 0 else 1 << 20
+    out = _Output(expected)
+    buf = np.empty((_BLOCK_FRAMES, channels), dtype=np.float32)
+    decoded = 0
+    while True:
+        try:
+            block = f.read(_BLOCK_FRAMES, dtype="float32", always_2d=True, out=buf)
+        except (RuntimeError, ValueError, EOFError, OSError) as e:
+            raise InvalidInputError(
+                f"could not decode audio {what}: the data is corrupt or truncated after "
+                f"{decoded} samples ({decoded / file_sr:.2f} s): {e}"
+            ) from e
+        if len(block) == 0:
+            break
+        decoded += len(block)
+        # same float64 average as one np.mean over the whole file (mono: a plain copy)
+        mono = block[:, 0] if channels == 1 else block.mean(axis=1, dtype=np.float64).astype(np.float32)
+        if resampler is not None:
+            mono = resampler.resample_chunk(np.ascontiguousarray(mono, dtype=np.float32))
+        out.append(mono)
+    if decoded == 0:
+        raise InvalidInputError(f"audio {what} contains no samples")
+    if resampler is not None:
+        out.append(resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
+    return out.result()
+
+
 def read_audio(
     source: AudioSource,
     sampling_rate: Optional[int] = None,
@@ -98,11 +172,17 @@ def read_audio(
     ``source`` is a path, an http(s) URL, raw bytes or a binary file object; any format
     libsndfile decodes (WAV, FLAC, OGG/Vorbis, Opus, MP3, AIFF, ...). Multi-channel audio is
     down-mixed to mono by averaging the channels (as ffmpeg's ``-ac 1`` and ``transformers`` do),
-    then resampled with libsoxr when the file's rate differs. ``sampling_rate=None`` keeps the
-    file's own rate.
+    then resampled with libsoxr ("HQ", as ``transformers``) when the file's rate differs.
+    ``sampling_rate=None`` keeps the file's own rate.
+
+    Long files are streamed: decoded, down-mixed and resampled in blocks of 65536 frames, so the
+    memory used is the output array plus a few blocks (hours of audio never exist as a decoded
+    multi-channel float array). URLs and non-seekable streams are first read into memory
+    (compressed bytes).
 
     Raises :class:`~onnxformers.InvalidInputError` naming the source when it is missing, can't be
-    downloaded, or can't be decoded (unknown format, truncated header...).
+    downloaded, is in a format libsndfile does not know (e.g. AAC/M4A: convert it with ffmpeg), or
+    is corrupt/truncated (a WAV cut in its data yields the samples present, as with ffmpeg).
     """
     import soundfile as sf
 
@@ -110,22 +190,22 @@ def read_audio(
         if isinstance(sampling_rate, bool) or not isinstance(sampling_rate, (int, float, np.integer, np.floating)) \
                 or sampling_rate != int(sampling_rate) or sampling_rate <= 0:
             raise InvalidInputError(f"sampling_rate must be a positive integer, got {sampling_rate!r}")
+        sampling_rate = int(sampling_rate)
     what = _describe(source)
     stream = _open_source(source, timeout)
     try:
-        data, file_sr = sf.read(stream, dtype="float32", always_2d=True)
-    except (RuntimeError, TypeError, ValueError, EOFError, OSError) as e:  # LibsndfileError is a RuntimeError
-        raise InvalidInputError(f"could not decode audio {what}: {e}") from e
+        try:
+            f = sf.SoundFile(stream)
+        except (RuntimeError, TypeError, ValueError, EOFError, OSError) as e:  # LibsndfileError is a RuntimeError
+            raise InvalidInputError(
+                f"could not decode audio {what}: {e} (readable formats: "
+                f"{', '.join(sorted(sf.available_formats()))}; convert others, e.g. AAC/M4A, with ffmpeg)"
+            ) from e
+        with f:
+            return _decode_blocks(f, sampling_rate, what)
     finally:
         if stream is not source:
             stream.close()
-    if data.shape[0] == 0:
-        raise InvalidInputError(f"audio {what} contains no samples")
-    audio = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1, dtype=np.float64).astype(np.float32)
-    audio = np.ascontiguousarray(audio, dtype=np.float32)
-    if sampling_rate is not None:
-        audio = resample(audio, int(file_sr), int(sampling_rate))
-    return audio
 
 
 # --------------------------------------------------------------------------- windows and mel

@@ -7,12 +7,16 @@
 //! like numpy does, and only rounded where transformers rounds (its STFT buffer is complex64, and
 //! log spectrograms are cast to float32).
 
+mod dtw;
+mod fbank;
 mod fft;
 mod mel;
 mod spectrogram;
 mod whisper;
 mod window;
 
+pub use dtw::{dynamic_time_warping, median_filter};
+pub use fbank::{FbankNorm, KaldiFbank, KaldiFbankOptions};
 pub use fft::{rfft, RealFft};
 pub use mel::{hertz_to_mel, mel_filter_bank, mel_to_hertz, MelBank, MelScale};
 pub use spectrogram::{
