@@ -1,7 +1,10 @@
 """Generation: configuration, streamers (the decode loop's Python side lands with the models)."""
 
 from .config import GenerationConfig, prepare_generation_config
-from .streamers import BaseStreamer, TextIteratorStreamer, TextStreamer
+from .stopping_criteria import (EosTokenCriteria, InterruptableStoppingCriteria, MaxLengthCriteria,
+                                StoppingCriteria, StoppingCriteriaList)
+from .streamers import BaseStreamer, TextIteratorStreamer, TextStreamer, WhisperTextStreamer
 
 __all__ = ["GenerationConfig", "prepare_generation_config", "BaseStreamer", "TextStreamer",
-           "TextIteratorStreamer"]
+           "TextIteratorStreamer", "WhisperTextStreamer", "StoppingCriteria", "StoppingCriteriaList", "MaxLengthCriteria",
+           "EosTokenCriteria", "InterruptableStoppingCriteria"]

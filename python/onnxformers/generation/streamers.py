@@ -148,3 +148,56 @@ class TextIteratorStreamer(TextStreamer):
         if isinstance(item, BaseException):
             raise item
         return item
+
+
+class WhisperTextStreamer(TextStreamer):
+    """A :class:`TextStreamer` for Whisper (Transformers.js' ``WhisperTextStreamer``).
+
+    Timestamp tokens are not printed; they drive the callbacks instead: the first of a pair calls
+    ``on_chunk_start(seconds)``, the second ``on_chunk_end(seconds)``. ``on_finalize()`` is called
+    when a generation ends. Special tokens are skipped when decoding (``skip_special_tokens=True``
+    by default), so the decoder prompt prints nothing; ``time_precision`` is the duration of one
+    timestamp step (0.02 s for Whisper).
+    """
+
+    def __init__(self, tokenizer: Any, *, skip_prompt: bool = False,
+                 callback_function: Optional[Callable[[str], Any]] = None,
+                 token_callback_function: Optional[Callable[[list[int]], Any]] = None,
+                 on_chunk_start: Optional[Callable[[float], Any]] = None,
+                 on_chunk_end: Optional[Callable[[float], Any]] = None,
+                 on_finalize: Optional[Callable[[], Any]] = None, time_precision: float = 0.02,
+                 skip_special_tokens: bool = True, decode_kwargs: Optional[dict] = None):
+        super().__init__(tokenizer, skip_prompt=skip_prompt, callback_function=callback_function,
+                         token_callback_function=token_callback_function,
+                         decode_kwargs={"skip_special_tokens": skip_special_tokens, **(decode_kwargs or {})})
+        begin = getattr(tokenizer, "timestamp_begin", None)
+        if begin is None:
+            no_ts = tokenizer.convert_tokens_to_ids("<|notimestamps|>")
+            if no_ts is None:
+                raise InvalidInputError("WhisperTextStreamer needs a Whisper tokenizer (<|notimestamps|>)")
+            begin = no_ts + 1
+        self.timestamp_begin = int(begin)
+        self.on_chunk_start = on_chunk_start
+        self.on_chunk_end = on_chunk_end
+        self.on_finalize = on_finalize
+        self.time_precision = time_precision
+        self.waiting_for_timestamp = False
+
+    def put(self, value: Any) -> None:
+        array = np.asarray(value)
+        if array.ndim > 1 and array.shape[0] > 1:
+            raise InvalidInputError("WhisperTextStreamer only supports batch size 1")
+        ids = _as_ids(value)
+        if len(ids) == 1 and ids[0] >= self.timestamp_begin:
+            seconds = (ids[0] - self.timestamp_begin) * self.time_precision
+            callback = self.on_chunk_end if self.waiting_for_timestamp else self.on_chunk_start
+            if callback is not None:
+                callback(seconds)
+            self.waiting_for_timestamp = not self.waiting_for_timestamp
+            value = [[]]  # the timestamp itself is not text
+        super().put(value)
+
+    def end(self) -> None:
+        super().end()
+        if self.on_finalize is not None:
+            self.on_finalize()

@@ -92,6 +92,11 @@ class PreTrainedModel:
 
             return generate(self, input_ids, attention_mask, generation_config=generation_config,
                             streamer=streamer, **kwargs)
+        if getattr(self.config, "model_type", None) == "whisper":
+            from ..generation.whisper import generate as generate_whisper  # prompt, timestamps, seek loop
+
+            return generate_whisper(self, input_ids, attention_mask, generation_config=generation_config,
+                                    streamer=streamer, **kwargs)
         if self.kind in (registry.SEQ2SEQ, registry.VISION2SEQ):
             from ..generation.encoder_decoder import generate as generate_seq2seq
 
