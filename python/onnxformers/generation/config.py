@@ -9,7 +9,9 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Union
 
-from ..errors import InvalidInputError
+import numpy as np
+
+from ..errors import InvalidInputError, NotImplementedYetError
 
 IntOrList = Union[int, list, None]
 
@@ -103,10 +105,12 @@ class GenerationConfig:
         return [int(eos)] if isinstance(eos, int) else [int(e) for e in eos]
 
     def validate(self) -> None:
-        """Refuse settings that cannot work, before any model call (as transformers does)."""
+        """Refuse settings that cannot work, before any model call (as transformers does), and warn
+        (as transformers does) about flags the chosen decoding strategy ignores."""
         def bad(message: str):
             raise InvalidInputError(f"invalid generation config: {message}")
 
+        self._check_types(bad)
         if self.max_new_tokens is not None and self.max_new_tokens < 0:
             bad(f"max_new_tokens must be >= 0, got {self.max_new_tokens}")
         if self.max_length is not None and self.max_length < 0:
@@ -143,6 +147,90 @@ class GenerationConfig:
             bad(f"eta_cutoff must be in [0, 1), got {self.eta_cutoff}")
         if self.seed is not None and (not isinstance(self.seed, int) or self.seed < 0):
             bad(f"seed must be a non-negative integer, got {self.seed!r}")
+        if self.num_beam_groups < 1 or self.num_beams % self.num_beam_groups:
+            bad(f"num_beams ({self.num_beams}) must be a multiple of num_beam_groups "
+                f"({self.num_beam_groups})")
+        # Strategies transformers has and we do not: refuse rather than silently decode otherwise.
+        unsupported = []
+        if self.num_beam_groups > 1 or self.diversity_penalty:
+            unsupported.append("group (diverse) beam search (num_beam_groups > 1, diversity_penalty)")
+        if self.penalty_alpha is not None and self.penalty_alpha > 0 and (self.top_k or 0) > 1:
+            unsupported.append("contrastive search (penalty_alpha)")
+        if self.constraints or self.force_words_ids:
+            unsupported.append("constrained beam search (constraints, force_words_ids)")
+        if self.guidance_scale is not None and self.guidance_scale != 1:
+            # transformers runs the model a second time on an unconditional prompt for it
+            unsupported.append("classifier-free guidance (guidance_scale != 1)")
+        if unsupported:
+            raise NotImplementedYetError(f"generate() does not support {'; '.join(unsupported)} yet")
+        self._warn_unused_flags()
+
+    _INTS = ("max_length", "max_new_tokens", "min_length", "min_new_tokens", "num_beams",
+             "num_beam_groups", "top_k", "no_repeat_ngram_size", "num_return_sequences",
+             "encoder_no_repeat_ngram_size", "pad_token_id", "bos_token_id",
+             "forced_bos_token_id", "decoder_start_token_id")
+    _REQUIRED = ("num_beams", "num_beam_groups", "num_return_sequences", "min_length",
+                 "no_repeat_ngram_size", "encoder_no_repeat_ngram_size", "repetition_penalty",
+                 "length_penalty", "do_sample")
+    _FLOATS = ("max_time", "temperature", "top_p", "typical_p", "epsilon_cutoff", "eta_cutoff",
+               "diversity_penalty", "repetition_penalty", "encoder_repetition_penalty",
+               "length_penalty", "penalty_alpha", "guidance_scale")
+    _BOOLS = ("do_sample", "use_cache", "renormalize_logits", "remove_invalid_values",
+              "output_attentions", "output_hidden_states", "output_scores",
+              "return_dict_in_generate")
+
+    def _check_types(self, bad) -> None:
+        """Wrong types fail here with the field's name, not as a TypeError deep in a comparison."""
+        import numbers
+
+        for name in self._REQUIRED:
+            if getattr(self, name) is None:
+                bad(f"{name} must be set, got None")
+        for name in self._INTS:
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+                bad(f"{name} must be an integer, got {value!r}")
+            if value is not None:
+                setattr(self, name, int(value))  # numpy integers → int (JSON for the core)
+        for name in self._FLOATS:
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+                bad(f"{name} must be a number, got {value!r}")
+            if value is not None and value != value:
+                bad(f"{name} must not be NaN")
+        for name in self._BOOLS:
+            value = getattr(self, name)
+            if not isinstance(value, (bool, np.bool_)):
+                bad(f"{name} must be True or False, got {value!r}")
+            setattr(self, name, bool(value))
+        for name in ("eos_token_id", "forced_eos_token_id"):
+            value = getattr(self, name)
+            ids = [value] if not isinstance(value, (list, tuple)) else value
+            if value is not None and any(isinstance(i, bool) or not isinstance(i, numbers.Integral) for i in ids):
+                bad(f"{name} must be an integer or a list of integers, got {value!r}")
+        if not isinstance(self.generation_kwargs, dict):
+            bad("generation_kwargs must be a dict")
+
+    def _warn_unused_flags(self) -> None:
+        """transformers' GenerationConfig.validate warnings: a flag set away from its default that
+        the decoding mode never reads (e.g. temperature with greedy decoding)."""
+        notes = []
+        if not self.do_sample:
+            for name, default in (("temperature", 1.0), ("top_p", 1.0), ("typical_p", 1.0),
+                                  ("epsilon_cutoff", 0.0), ("eta_cutoff", 0.0)):
+                value = getattr(self, name)
+                if value is not None and value != default:
+                    notes.append(f"`{name}` is {value}, but it is only used when sampling "
+                                 f"(do_sample=True)")
+        if self.num_beams == 1:
+            if self.length_penalty != 1.0:
+                notes.append(f"`length_penalty` is {self.length_penalty}, but it is only used in "
+                             f"beam search (num_beams > 1)")
+            if self.early_stopping is not False:
+                notes.append(f"`early_stopping` is {self.early_stopping!r}, but it is only used in "
+                             f"beam search (num_beams > 1)")
+        for note in notes:
+            warnings.warn(note, UserWarning, stacklevel=4)
 
 
 def _model_config_values(model_config: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from .. import _core
 from ..configs import key_value_shapes
 from ..errors import InvalidInputError
 from .config import GenerationConfig, prepare_generation_config
+from .stopping_criteria import _as_rows, split_criteria
 
 
 def _prompt(input_ids: Any, attention_mask: Any, config: GenerationConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -51,7 +52,15 @@ def _max_positions(model_config: Any) -> int | None:
 
 
 class _KVBinding:
-    """Feeds one session step by step, keeping the cache as ORT values on the session's device."""
+    """Feeds one session step by step, keeping the cache as ORT values on the session's device.
+
+    One I/O binding serves every step. Its binds go straight to onnxruntime's C binding object when
+    the installed onnxruntime has the (private, long-stable) ``IOBinding._iobinding`` attribute: the
+    public wrappers build an ``OrtDevice`` and check session compatibility on every bind, ~30 binds
+    a step, which was most of the loop's time outside ``run`` on small models. Otherwise the public
+    API is used."""
+
+    use_c_binding = True
 
     def __init__(self, session: Any, model_config: Any, rows: int):
         import onnxruntime as ort
@@ -65,53 +74,102 @@ class _KVBinding:
         shapes = key_value_shapes(model_config, batch_size=rows)
         dtype = np.float16 if any("float16" in i.type for i in session.get_inputs()
                                   if i.name in past_names) else np.float32
+        self.binding = session.io_binding()
+        self._c = getattr(self.binding, "_iobinding", None) if self.use_c_binding else None
+        try:
+            from onnxruntime.capi import _pybind_state
+
+            self._dev = {d: ort.OrtDevice.make(d, 0)._get_c_device() for d in {"cpu", self.device}}
+            self._c_from_numpy = _pybind_state.OrtValue.ortvalue_from_numpy
+        except (AttributeError, ImportError):
+            self._c = None
+        # Cache tensors: C-level OrtValues on the fast path, public OrtValues otherwise; a CPU
+        # OrtValue made from numpy shares its memory, so the arrays are kept alive in _keep.
+        self._keep: dict[str, np.ndarray] = {}
         self.past: dict[str, Any] = {}
         for name in past_names:
             if name not in shapes:
                 raise InvalidInputError(f"cannot infer the shape of cache input {name!r}")
-            self.past[name] = ort.OrtValue.ortvalue_from_numpy(np.zeros(shapes[name], dtype),
-                                                               self.device, 0)
+            self.past[name] = self._ortvalue(name, np.zeros(shapes[name], dtype))
         # present.X → past_key_values.X
-        self.present_to_past = {o: "past_key_values." + o[len("present."):] for o in self.outputs
-                                if o.startswith("present.")}
+        self.present_to_past = [(i, "past_key_values." + o[len("present."):])
+                                for i, o in enumerate(self.outputs) if o.startswith("present.")]
+        self.logits_index = self.outputs.index("logits")
+        self.branch = {flag: np.array([flag]) for flag in (False, True)} \
+            if "use_cache_branch" in self.inputs else None
+
+    def _ortvalue(self, name: str, array: np.ndarray) -> Any:
+        array = np.ascontiguousarray(array)
+        if self.device == "cpu":
+            self._keep[name] = array
+        if self._c is not None:
+            return self._c_from_numpy(array, self._dev[self.device])
+        return self.ort.OrtValue.ortvalue_from_numpy(array, self.device, 0)
 
     def run(self, feed: Mapping[str, np.ndarray], first_step: bool) -> np.ndarray:
-        binding = self.session.io_binding()
+        c = self._c
+        if c is None:
+            return self._run_public(feed, first_step)
+        for name, value in feed.items():
+            if name in self.inputs:
+                c.bind_input(name, value)
+        if self.branch is not None:
+            c.bind_input("use_cache_branch", self.branch[not first_step])
+        for name, value in self.past.items():
+            c.bind_ortvalue_input(name, value)
+        cpu, dev = self._dev["cpu"], self._dev[self.device]
+        for name in self.outputs:  # rebinding by device: onnxruntime allocates this step's outputs
+            c.bind_output(name, cpu if name == "logits" else dev)
+        self.session.run_with_iobinding(self.binding)
+        values = c.get_outputs()
+        for index, past in self.present_to_past:
+            self.past[past] = values[index]
+        self._keep.clear()  # the arrays fed so far are no longer bound
+        return values[self.logits_index].numpy()
+
+    def _run_public(self, feed: Mapping[str, np.ndarray], first_step: bool) -> np.ndarray:
+        binding = self.binding
         for name, value in feed.items():
             if name in self.inputs:
                 binding.bind_cpu_input(name, value)
-        if "use_cache_branch" in self.inputs:
-            binding.bind_cpu_input("use_cache_branch", np.array([not first_step]))
+        if self.branch is not None:
+            binding.bind_cpu_input("use_cache_branch", self.branch[not first_step])
         for name, value in self.past.items():
             binding.bind_ortvalue_input(name, value)
         for name in self.outputs:
             binding.bind_output(name, "cpu" if name == "logits" else self.device)
         self.session.run_with_iobinding(binding)
-        values = dict(zip(self.outputs, binding.get_outputs()))
-        for present, past in self.present_to_past.items():
-            self.past[past] = values[present]
-        return values["logits"].numpy()
+        values = binding.get_outputs()
+        for index, past in self.present_to_past:
+            self.past[past] = values[index]
+        self._keep.clear()
+        return values[self.logits_index].numpy()
 
     def reorder(self, rows_index: np.ndarray) -> None:
         """Beam search moved rows: gather every cache tensor along its batch axis."""
+        rows = len(rows_index)
         for name, value in self.past.items():
-            array = value.numpy()
-            rows = len(rows_index)
+            array = value.numpy()  # a view on CPU with onnxruntime 1.32 (older ones copy)
             if array.shape[0] == rows:
                 gathered = array[rows_index]
             else:  # fused batch*heads layouts (Bloom): gather whole groups of heads
                 group = array.shape[0] // rows
                 gathered = array.reshape(rows, group, *array.shape[1:])[rows_index].reshape(array.shape)
-            self.past[name] = self.ort.OrtValue.ortvalue_from_numpy(
-                np.ascontiguousarray(gathered), self.device, 0)
+            self.past[name] = self._ortvalue(name, gathered)
 
 
 def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,
              generation_config: GenerationConfig | Mapping | None = None, streamer: Any = None,
-             **kwargs: Any):
+             stopping_criteria: Any = None, **kwargs: Any):
     """Generate with a decoder-only model. Returns the sequences ``[batch*num_return_sequences,
     prompt+new]`` (prompt included), or ``{"sequences", "scores"}`` with
-    ``return_dict_in_generate=True``."""
+    ``return_dict_in_generate=True``.
+
+    ``stopping_criteria``: a criterion or a list of them (see :mod:`.stopping_criteria`); an
+    :class:`InterruptableStoppingCriteria` may be interrupted from another thread. Everything is
+    validated before the first model call; an exception from the streamer or a criterion stops the
+    loop and propagates (the session stays usable)."""
+    flags, criteria = split_criteria(stopping_criteria)
     config = prepare_generation_config(model.config, model.generation_config, generation_config,
                                        **kwargs)
     ids, mask = _prompt(input_ids, attention_mask, config)
@@ -131,34 +189,52 @@ def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,
     if streamer is not None and ids.shape[0] != 1:
         raise InvalidInputError("streamers support batch size 1 only")
 
-    state = _core.GenerationState(config.to_dict(), ids, encoder_input_ids=ids, seed=config.seed)
+    state = _core.GenerationState(config.to_dict(), ids, encoder_input_ids=ids, seed=config.seed,
+                                  interrupt=flags[0] if flags else None)
+    extra_flags = flags[1:]  # the core holds one flag; any others are polled here
     expand = state.expand_size
     mask_rows = np.repeat(mask, expand, axis=0)
     cur = np.repeat(ids, expand, axis=0)
-    kv = _KVBinding(model.sessions["model"], model.config, state.num_rows)
+    if "model" in model.sessions:
+        kv = _KVBinding(model.sessions["model"], model.config, state.num_rows)
+    else:  # the older decoder_model + decoder_with_past_model pair (see encoder_decoder.py)
+        from .encoder_decoder import decoder_only_runner
+
+        kv = decoder_only_runner(model, state.num_rows)
     positions = np.maximum(np.cumsum(mask_rows, axis=1) - 1, 0)
+    identity = np.arange(state.num_rows)
+    extra = {k: np.ascontiguousarray(v) for k, v in config.generation_kwargs.items() if k in kv.inputs}
 
     if streamer is not None:
         streamer.put(ids)
     first = True
     while True:
-        feed = {"input_ids": cur, "attention_mask": mask_rows,
-                "position_ids": positions if first else positions[:, -1:]}
-        feed.update({k: v for k, v in config.generation_kwargs.items() if k in kv.inputs})
+        feed = {"input_ids": cur, "attention_mask": mask_rows, "position_ids": positions}
+        if extra:
+            feed.update(extra)
         logits = kv.run(feed, first)
         last = np.ascontiguousarray(logits[:, -1, :], dtype=np.float32)
         next_tokens, beam_indices, done = state.step(last)
         if streamer is not None:  # an exception here stops generation and propagates
             streamer.put(next_tokens[None])
+        if not done and extra_flags and any(bool(f) for f in extra_flags):
+            done = True
+        if not done and criteria:
+            seqs = state.sequences
+            # criteria OR per row; stop once every row is done
+            done = bool(np.all(np.any([_as_rows(c(seqs, last), seqs.shape[0]) for c in criteria],
+                                      axis=0)))
         if done:
             break
-        if beam_indices is not None:
+        # beam search moved rows: gather the cache (skipped when every beam kept its row)
+        if beam_indices is not None and not np.array_equal(beam_indices, identity):
             kv.reorder(np.asarray(beam_indices))
             mask_rows = mask_rows[beam_indices]
             positions = positions[beam_indices]
-        cur = next_tokens.reshape(-1, 1).astype(np.int64)
+        cur = next_tokens.reshape(-1, 1).astype(np.int64, copy=False)
         mask_rows = np.concatenate([mask_rows, np.ones((mask_rows.shape[0], 1), np.int64)], 1)
-        positions = np.concatenate([positions, positions[:, -1:] + 1], axis=1)
+        # only the new token's position is fed from now on (a contiguous [rows, 1] array)
+        positions = positions[:, -1:] + 1
         first = False
     if streamer is not None:
         streamer.end()

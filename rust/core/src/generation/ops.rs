@@ -82,8 +82,21 @@ pub(crate) fn kth_largest(row: &[f32], k: usize) -> f32 {
 
 /// Maximum of a row (NaN-propagating like torch's `max`).
 pub(crate) fn row_max(row: &[f32]) -> f32 {
+    // lane-wise maxima and NaN flags: one vectorisable pass (see `argmax`)
+    const LANES: usize = 16;
+    let mut lanes = [f32::NEG_INFINITY; LANES];
+    let mut nan = [false; LANES];
+    let chunks = row.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for j in 0..LANES {
+            let x = chunk[j];
+            nan[j] |= x.is_nan();
+            lanes[j] = if x > lanes[j] { x } else { lanes[j] };
+        }
+    }
     let mut m = f32::NEG_INFINITY;
-    for &x in row {
+    for &x in lanes.iter().chain(tail) {
         if x.is_nan() {
             return f32::NAN;
         }
@@ -91,24 +104,90 @@ pub(crate) fn row_max(row: &[f32]) -> f32 {
             m = x;
         }
     }
+    if nan.iter().any(|&n| n) {
+        return f32::NAN;
+    }
     m
+}
+
+/// `e^x` in f32 from plain arithmetic (Cephes' `expf`: reduction by ln 2, degree-5 polynomial,
+/// within 1 ulp of the exact value for x in [-87.3, 88]). Unlike libm's `expf` it inlines and
+/// vectorises, and gives the same bits on every platform. Inputs are clamped to [-87.3, 88]
+/// (NaN becomes e^-87.3): the callers only pass finite `x - max <= 0`, or -inf.
+#[inline(always)]
+pub(crate) fn exp_f32(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer in the low bits
+                                     // upper bound 88 keeps n <= 127 (at the exact limit 88.72, n would round to 128)
+    #[allow(clippy::manual_clamp)] // max/min, unlike clamp, vectorise to maxps/minps here
+    let x = x.max(-87.336_55).min(88.0);
+    let t = x * LOG2E + ROUND;
+    let n = t - ROUND;
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let mut p = 1.987_569_2e-4_f32;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 0.5; // Cephes' 5.0000001201e-1 rounds to 0.5 in f32
+    let y = p * r * r + r + 1.0;
+    // 2^n from the exponent bits; n (in [-126, 127]) is read from t's low mantissa bits
+    let n_bits = t.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127);
+    y * f32::from_bits(n_bits << 23)
+}
+
+/// `sum(exp(x - m))` over a row: f32 exponentials, summed in f32 over blocks of 16 per lane
+/// (vectorisable) and the block sums in f64, so the error stays near f32 rounding of one term.
+fn sum_exp_shifted(row: &[f32], m: f32) -> f64 {
+    const LANES: usize = 16;
+    const BLOCK: usize = LANES * 16;
+    let mut total = 0f64;
+    let blocks = row.chunks_exact(BLOCK);
+    let tail = blocks.remainder();
+    for block in blocks {
+        let mut acc = [0f32; LANES];
+        for chunk in block.chunks_exact(LANES) {
+            for j in 0..LANES {
+                acc[j] += exp_f32(chunk[j] - m);
+            }
+        }
+        total += acc.iter().map(|&a| a as f64).sum::<f64>();
+    }
+    total + tail.iter().map(|&x| exp_f32(x - m) as f64).sum::<f64>()
 }
 
 /// Index of the first maximum (torch.argmax; a NaN counts as the maximum).
 pub fn argmax(row: &[f32]) -> usize {
-    // the NaN test is a separate, vectorisable pass so the max loop stays branch-light
-    if let Some(i) = row.iter().position(|x| x.is_nan()) {
-        return i;
-    }
-    let mut best = 0;
-    let mut best_v = f32::NEG_INFINITY;
-    for (i, &x) in row.iter().enumerate() {
-        if x > best_v {
-            best_v = x;
-            best = i;
+    // Greedy decoding calls this on every row of every step (32k-250k logits). A scalar scan with
+    // the running index is a loop-carried dependency; instead take lane-wise maxima (and a NaN
+    // flag) in one pass that the compiler vectorises, then find the first index holding the max:
+    // the same first-maximum tie-breaking, several times faster.
+    const LANES: usize = 16;
+    let mut lanes = [f32::NEG_INFINITY; LANES];
+    let mut nan = [false; LANES];
+    let chunks = row.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for j in 0..LANES {
+            let x = chunk[j];
+            nan[j] |= x.is_nan();
+            lanes[j] = if x > lanes[j] { x } else { lanes[j] };
         }
     }
-    best
+    let mut max = f32::NEG_INFINITY;
+    let mut any_nan = nan.iter().any(|&n| n);
+    for &x in lanes.iter().chain(tail) {
+        any_nan |= x.is_nan();
+        if x > max {
+            max = x;
+        }
+    }
+    if any_nan {
+        return row.iter().position(|x| x.is_nan()).unwrap_or(0);
+    }
+    row.iter().position(|&x| x == max).unwrap_or(0)
 }
 
 /// Softmax of an f32 row into f32 (max-shifted, sum in f64 then one reciprocal multiply).
@@ -163,9 +242,9 @@ pub fn log_softmax_in_place(row: &mut [f32]) {
         row.iter_mut().for_each(|x| *x = f32::NAN);
         return;
     }
-    // float32 exponentials as torch computes them, summed in f64
-    let s: f64 = row.iter().map(|&x| (x - m).exp() as f64).sum();
-    let lse = s.ln() as f32;
+    // float32 exponentials (as torch computes them; within 2 ulp of libm), summed in f64. The
+    // error of the sum shifts a whole row by the same ~1e-7, so no ranking inside a row changes.
+    let lse = sum_exp_shifted(row, m).ln() as f32;
     for x in row.iter_mut() {
         *x = (*x - m) - lse;
     }
@@ -176,10 +255,76 @@ mod tests {
     use super::*;
 
     #[test]
+    fn generation_ops_exp_f32_and_row_max() {
+        // exp_f32 against libm over the range softmax uses (x - max <= 0) and beyond
+        let mut worst = 0f64;
+        let mut x = -87.0f32;
+        while x < 88.0 {
+            let (got, want) = (exp_f32(x) as f64, (x as f64).exp());
+            worst = worst.max(((got - want) / want).abs());
+            x += 0.0137;
+        }
+        assert!(worst < f32::EPSILON as f64, "relative error {worst}");
+        assert_eq!(exp_f32(0.0), 1.0);
+        assert!(exp_f32(f32::NEG_INFINITY) < 1e-37);
+        let mut row: Vec<f32> = (0..1001).map(|i| ((i * 37) % 101) as f32 - 50.0).collect();
+        assert_eq!(row_max(&row), 50.0);
+        row[1000] = f32::NAN; // in the tail
+        assert!(row_max(&row).is_nan());
+        row[1000] = 0.0;
+        row[17] = f32::NAN; // in a lane
+        assert!(row_max(&row).is_nan());
+        assert_eq!(row_max(&[]), f32::NEG_INFINITY);
+        // log_softmax still normalises: sum of probabilities 1 within f32 rounding
+        let mut l: Vec<f32> = (0..32000)
+            .map(|i| ((i * 7919) % 1000) as f32 / 37.0)
+            .collect();
+        log_softmax_in_place(&mut l);
+        let total: f64 = l.iter().map(|&v| (v as f64).exp()).sum();
+        assert!((total - 1.0).abs() < 1e-5, "{total}");
+    }
+
+    #[test]
     fn generation_ops_argmax_first_max_and_nan() {
         assert_eq!(argmax(&[1.0, 2.0, 2.0, 0.5]), 1);
         assert_eq!(argmax(&[f32::NEG_INFINITY, f32::NEG_INFINITY]), 0);
         assert_eq!(argmax(&[1.0, f32::NAN, 3.0]), 1);
+        assert_eq!(argmax(&[]), 0);
+        // long rows (the lane path) against a scalar first-max scan: ties, -inf, NaN, tails
+        let scalar = |row: &[f32]| {
+            if let Some(i) = row.iter().position(|x| x.is_nan()) {
+                return i;
+            }
+            let (mut best, mut best_v) = (0, f32::NEG_INFINITY);
+            for (i, &x) in row.iter().enumerate() {
+                if x > best_v {
+                    best_v = x;
+                    best = i;
+                }
+            }
+            best
+        };
+        let mut state = 12345u64;
+        for len in [1usize, 15, 16, 17, 33, 1000, 32003] {
+            for case in 0..6 {
+                let mut row: Vec<f32> = (0..len)
+                    .map(|_| {
+                        state = state
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        ((state >> 40) % 64) as f32 - 32.0 // few distinct values: many ties
+                    })
+                    .collect();
+                match case {
+                    1 => row.iter_mut().for_each(|x| *x = f32::NEG_INFINITY),
+                    2 => row[len / 2] = f32::NAN,
+                    3 => row[len - 1] = 1e9,
+                    4 => row[len - 1] = f32::NAN,
+                    _ => {}
+                }
+                assert_eq!(argmax(&row), scalar(&row), "len {len} case {case}");
+            }
+        }
     }
 
     #[test]

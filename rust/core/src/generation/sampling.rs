@@ -143,15 +143,40 @@ pub fn select_beam_candidates(
 /// Indices of the `n` best values of `row`, best first, ties by lower index (one scan with a
 /// small sorted buffer: beam search keeps 2 * num_beams of num_beams * vocab candidates).
 fn top_n(row: &[f32], n: usize) -> Vec<usize> {
+    if n == 0 {
+        return Vec::new();
+    }
     let better = |a: usize, b: usize| cmp_f32(row[a], row[b]).then(b.cmp(&a)).is_gt();
     let mut top: Vec<usize> = Vec::with_capacity(n + 1);
-    for i in 0..row.len() {
+    let consider = |top: &mut Vec<usize>, i: usize| {
         if top.len() == n && !better(i, top[n - 1]) {
-            continue;
+            return;
         }
         let pos = top.partition_point(|&j| better(j, i));
         top.insert(pos, i);
         top.truncate(n);
+    };
+    // Once the buffer is full, only a value above the current n-th best (a tie loses: it has a
+    // higher index) or a NaN (ranked highest by cmp_f32) can enter. Blocks where no value passes
+    // that cheap, vectorisable test are skipped: beam search scans num_beams * vocab scores.
+    const BLOCK: usize = 16;
+    let mut i = 0;
+    while i < row.len() {
+        if top.len() == n && i + BLOCK <= row.len() {
+            let thr = row[top[n - 1]];
+            let hit = row[i..i + BLOCK]
+                .iter()
+                .fold(false, |h, &x| h | (x > thr) | x.is_nan());
+            if hit {
+                for k in i..i + BLOCK {
+                    consider(&mut top, k);
+                }
+            }
+            i += BLOCK;
+        } else {
+            consider(&mut top, i);
+            i += 1;
+        }
     }
     top
 }
@@ -159,6 +184,36 @@ fn top_n(row: &[f32], n: usize) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generation_top_n_matches_a_full_sort() {
+        // ties (few distinct values), NaN, +-0 and -inf, rows shorter and longer than a block
+        let mut state = 99u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as u32
+        };
+        for len in [1usize, 5, 16, 17, 100, 4099] {
+            for n in [1usize, 2, 8, 40] {
+                let row: Vec<f32> = (0..len)
+                    .map(|_| match next() % 50 {
+                        0 => f32::NAN,
+                        1 => -0.0,
+                        2 => 0.0,
+                        3 => f32::NEG_INFINITY,
+                        k => (k % 7) as f32 - 3.0,
+                    })
+                    .collect();
+                let mut want: Vec<usize> = (0..len).collect();
+                want.sort_by(|&a, &b| cmp_f32(row[b], row[a]).then(a.cmp(&b)));
+                want.truncate(n);
+                assert_eq!(top_n(&row, n), want, "len {len} n {n}");
+            }
+        }
+        assert!(top_n(&[1.0, 2.0], 0).is_empty());
+    }
 
     #[test]
     fn generation_multinomial_frequencies_follow_weights() {
