@@ -1,15 +1,19 @@
 """Vision throughput (images/s).
 
 1. Preprocessing: ``ViTImageProcessor`` as configured for ``google/vit-base-patch16-224`` (224 x 224 bilinear,
-   rescale, normalize) over 1-4 megapixel JPEGs, batch 64:
+   rescale, normalize) and ``DetrImageProcessor`` as for ``facebook/detr-resnet-50`` (800-pixel short side,
+   normalize, pad + pixel_mask) over 1-4 megapixel JPEGs, batch 64, at 1 and 2 image threads
+   (``onnxformers.processors.image.set_num_threads``):
    * onnxformers (``RawImage`` decode + the image processor) versus ``transformers``' slow image processor
-     (``load_image`` + ``ViTImageProcessor``, numpy + Pillow), from the files (decode included) and from images
-     already in memory (resize + normalize only);
+     (``load_image`` + the processor, numpy + Pillow, single-threaded), from the files (decode included) and
+     from images already in memory (resize + normalize only);
 2. End to end ``image-classification`` versus a hand-written Pillow + numpy + onnxruntime loop on the same
    ONNX file (default: the tiny fixture ViT, where pre/post-processing dominates; ``--model DIR`` for a real
    one laid out as Transformers.js expects: config.json, preprocessor_config.json, onnx/model.onnx).
 
-Each pair is timed alternately and the best of ``--repeat`` runs is kept (the machine may be shared).
+Each pair is timed alternately and the best of ``--repeat`` runs is kept (the machine may be shared). The
+vision path is pure Python + Pillow + numpy (no Rust), so the build profile of the extension does not matter.
+The output is also written to benches/results/bench_vision.txt (``--out``).
 
     python benches/bench_vision.py [--images 64] [--model tests/fixtures/models/tiny-vit-classifier]
 """
@@ -68,41 +72,58 @@ def make_jpegs(folder: Path, count: int) -> list[str]:
     return paths
 
 
-def bench_preprocessing(paths: list[str], batch: int, repeat: int) -> list[list[str]]:
-    from transformers import ViTImageProcessor as RefProcessor
+DETR_CONFIG = {  # facebook/detr-resnet-50's preprocessor_config.json (800-pixel short side, 1333 cap)
+    "do_normalize": True, "do_resize": True, "do_rescale": True, "do_pad": True, "format": "coco_detection",
+    "image_processor_type": "DetrImageProcessor", "image_mean": [0.485, 0.456, 0.406],
+    "image_std": [0.229, 0.224, 0.225], "resample": 2, "rescale_factor": 1 / 255,
+    "size": {"shortest_edge": 800, "longest_edge": 1333},
+}
+
+
+def bench_preprocessing(paths: list[str], batch: int, repeat: int, threads: list[int]) -> list[list[str]]:
+    """images/s of each processor, from the JPEG files (decode included) and from decoded images, for
+    onnxformers at each thread count and transformers' slow processor (single-threaded by design)."""
+    import transformers
     from transformers.image_utils import load_image
 
-    from onnxformers.processors.image import ViTImageProcessor
+    from onnxformers.processors.image import IMAGE_PROCESSORS, set_num_threads
     from onnxformers.utils.image import RawImage
 
-    ours = ViTImageProcessor(VIT_BASE_CONFIG)
-    ref = RefProcessor.from_dict(VIT_BASE_CONFIG)
     n = len(paths)
-
-    def ours_files():
-        return [ours(paths[i:i + batch]) for i in range(0, n, batch)]
-
-    def ref_files():
-        return [ref([load_image(p) for p in paths[i:i + batch]], return_tensors="np") for i in range(0, n, batch)]
-
     raws = [RawImage.read(p) for p in paths]
     pils = [load_image(p) for p in paths]
+    rows = [["preprocessing, batch %d" % batch, "images/s", "vs transformers", "vs 1 thread", "max |Δ pixel_values|"]]
+    for title, config in (("224x224 ViT", VIT_BASE_CONFIG), ("800-px DETR", DETR_CONFIG)):
+        name = config["image_processor_type"]
+        ours = IMAGE_PROCESSORS[name](config)
+        ref = getattr(transformers, name).from_dict(config)
 
-    def ours_memory():
-        return [ours(raws[i:i + batch]) for i in range(0, n, batch)]
+        def ours_files():
+            return [ours(paths[i:i + batch]) for i in range(0, n, batch)]
 
-    def ref_memory():
-        return [ref(pils[i:i + batch], return_tensors="np") for i in range(0, n, batch)]
+        def ref_files():
+            return [ref([load_image(p) for p in paths[i:i + batch]], return_tensors="np") for i in range(0, n, batch)]
 
-    a = ours_files()[0]["pixel_values"]
-    b = ref_files()[0]["pixel_values"]
-    parity = float(np.max(np.abs(a - b)))
-    rows = [["preprocessing (224x224 ViT)", "images/s", "vs transformers", "max |Δ pixel_values|"]]
-    for label, mine, theirs in (("from JPEG files (decode+resize+normalize)", ours_files, ref_files),
-                                ("from decoded images (resize+normalize)", ours_memory, ref_memory)):
-        t_ours, t_ref = timed_pair(mine, theirs, repeat)
-        rows.append([f"onnxformers, {label}", f"{n / t_ours:,.1f}", f"{t_ref / t_ours:.2f}x", f"{parity:.1e}"])
-        rows.append([f"transformers ViTImageProcessor, {label}", f"{n / t_ref:,.1f}", "1.00x", ""])
+        def ours_memory():
+            return [ours(raws[i:i + batch]) for i in range(0, n, batch)]
+
+        def ref_memory():
+            return [ref(pils[i:i + batch], return_tensors="np") for i in range(0, n, batch)]
+
+        set_num_threads(1)
+        parity = float(np.max(np.abs(ours_files()[0]["pixel_values"] - ref_files()[0]["pixel_values"])))
+        for label, mine, theirs in (("from JPEG files (decode+resize+normalize)", ours_files, ref_files),
+                                    ("from decoded images (resize+normalize)", ours_memory, ref_memory)):
+            timings = {}
+            for t in threads:
+                set_num_threads(t)
+                timings[t], timings[("ref", t)] = timed_pair(mine, theirs, repeat)
+            t_ref = min(v for k, v in timings.items() if isinstance(k, tuple))
+            for t in threads:
+                rows.append([f"onnxformers {title}, {label}, {t} thread{'s' if t > 1 else ''}", f"{n / timings[t]:,.1f}",
+                             f"{t_ref / timings[t]:.2f}x", f"{timings[threads[0]] / timings[t]:.2f}x", f"{parity:.1e}"])
+            rows.append([f"transformers {name}, {label}", f"{n / t_ref:,.1f}", "1.00x", "", ""])
+    set_num_threads(None)
     return rows
 
 
@@ -164,17 +185,32 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--model", default=str(Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "models" / "tiny-vit-classifier"))
     p.add_argument("--dtype", default="fp32")
+    p.add_argument("--threads", default="1,2", help="image thread counts to time (comma-separated)")
+    p.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "bench_vision.txt"))
     a = p.parse_args()
+    threads = [int(t) for t in a.threads.split(",")]
     warnings.filterwarnings("ignore")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     with tempfile.TemporaryDirectory() as tmp:
         paths = make_jpegs(Path(tmp), a.images)
         mp = np.mean([SIZES[i % len(SIZES)][0] * SIZES[i % len(SIZES)][1] for i in range(a.images)]) / 1e6
-        print(f"{a.images} JPEGs, mean {mp:.1f} MP, batch {a.batch}, {os.cpu_count()} CPUs\n")
-        print(table(bench_preprocessing(paths, a.batch, a.repeat)))
-        print()
-        print(table(bench_end_to_end(a.model, paths, a.batch, a.repeat, a.dtype)))
-    print(f"\npeak RSS {peak_rss_mb():,.0f} MB")
+        load = os.getloadavg()[0]
+        lines = [f"{a.images} JPEGs, mean {mp:.1f} MP, batch {a.batch}, {os.cpu_count()} CPUs, best of {a.repeat}, "
+                 f"load average at start {load:.1f} (other processes share the CPUs: thread scaling needs idle cores)", ""]
+        lines += [table(bench_preprocessing(paths, a.batch, a.repeat, threads)), ""]
+        from onnxformers.processors.image import set_num_threads
+
+        for t in threads:
+            set_num_threads(t)
+            lines += [f"end to end, {t} image thread(s) (onnxruntime: its default threads for both)",
+                      table(bench_end_to_end(a.model, paths, a.batch, a.repeat, a.dtype)), ""]
+        set_num_threads(None)
+    lines.append(f"peak RSS {peak_rss_mb():,.0f} MB; load average at end {os.getloadavg()[0]:.1f}")
+    text = "\n".join(lines)
+    print(text)
+    if a.out:
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.out).write_text(text + "\n")
 
 
 if __name__ == "__main__":

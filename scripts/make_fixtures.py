@@ -2341,7 +2341,9 @@ def check_vision_fixtures(out: Path, atol_fp32: float = 1e-5, atol_q8: float = 1
                 stored = c.get(f"onnx_{dtype}", {}).get(key)
                 if stored is None:
                     continue
-                got = _ort_feed(sessions[dtype], {"pixel_values": pv, **extra})[key][0]
+                # pixel_mask: DETR-style graphs take one (all ones for a single image); others ignore it
+                mask = np.ones((pv.shape[0],) + pv.shape[2:], np.int64)
+                got = _ort_feed(sessions[dtype], {"pixel_values": pv, "pixel_mask": mask, **extra})[key][0]
                 d = max_abs(got, stored)
                 if d > atol:
                     failures.append(f"{folder.name}/{c['id']}/{dtype}: max abs diff {d:.3g} > {atol}")

@@ -376,9 +376,7 @@ def test_segmentation_options():
     assert all(e["mask"].size == (8, 8) for e in small)
     assert pipe([path, path]) == [pipe(path)] * 2
     assert pipe(path, subtask="semantic") == pipe(path)
-    from onnxformers import NotImplementedYetError
-
-    with pytest.raises(NotImplementedYetError, match="panoptic"):
+    with pytest.raises(InvalidInputError, match="does not support panoptic segmentation.*offers: semantic"):
         pipe(path, subtask="panoptic")
     with pytest.raises(InvalidInputError, match="Subtask"):
         pipe(path, subtask="nonsense")

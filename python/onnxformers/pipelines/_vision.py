@@ -27,15 +27,25 @@ def image_batch(inputs: Any) -> Tuple[List[Any], bool]:
 
 
 def prepare_images(inputs: Sequence[Any]) -> List[RawImage]:
-    """Read every input as a RawImage; errors say which item of a batch failed."""
-    images = []
-    for i, item in enumerate(inputs):
+    """Read every input as a RawImage (on the image thread pool: Pillow releases the GIL while it
+    decodes); errors say which item of a batch failed."""
+    from ..processors.image.base import _executor, get_num_threads
+
+    def read(item: Any) -> Any:
         try:
-            images.append(RawImage.read(item))
+            return RawImage.read(item)
         except InvalidInputError as exc:
+            return exc
+
+    if len(inputs) > 1 and get_num_threads() > 1:
+        images = list(_executor().map(read, inputs))
+    else:
+        images = [read(item) for item in inputs]
+    for i, image in enumerate(images):
+        if isinstance(image, InvalidInputError):
             if len(inputs) == 1:
-                raise
-            raise InvalidInputError(f"image {i} of the batch: {exc}") from exc
+                raise image
+            raise InvalidInputError(f"image {i} of the batch: {image}") from image
     return images
 
 

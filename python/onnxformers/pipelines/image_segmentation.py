@@ -1,4 +1,4 @@
-"""image-segmentation (semantic segmentation models: Segformer…)."""
+"""image-segmentation: panoptic and instance (DETR-style: logits + pred_masks) and semantic (Segformer…)."""
 
 from __future__ import annotations
 
@@ -18,17 +18,27 @@ _SUBTASKS = {
 }
 
 
+def _offers(processor: Any, subtask: str) -> bool:
+    return callable(getattr(processor, _SUBTASKS[subtask], None))
+
+
 class ImageSegmentationPipeline(Pipeline):
-    """``pipe(images, subtask=None, target_sizes=None)`` → ``[{"label", "score", "mask"}]`` per image (a
-    list of those for a list of images).
+    """``pipe(images, threshold=0.5, mask_threshold=0.5, overlap_mask_area_threshold=0.8,
+    label_ids_to_fuse=None, target_sizes=None, subtask=None)`` → ``[{"label", "score", "mask"}]`` per image
+    (a list of those for a list of images); ``mask`` is a 1-channel RawImage, 255 inside the segment.
 
     ``subtask`` None picks the first of panoptic, instance, semantic that the model's processor offers,
-    as Transformers.js does. Semantic segmentation (Segformer…) resizes the logits bilinearly to the
-    image size (or ``target_sizes[i]``, ``[height, width]``), takes the best class per pixel and returns one
-    entry per class present, in class-id order, with ``score`` None and ``mask`` a 1-channel RawImage (255
-    on the class). Panoptic and instance post-processing (DETR, MaskFormer) are not implemented yet;
-    ``threshold``, ``mask_threshold``, ``overlap_mask_area_threshold`` and ``label_ids_to_fuse`` belong to
-    them and are accepted for compatibility.
+    as Transformers.js does.
+
+    * panoptic / instance (DETR, from ``logits`` and ``pred_masks``): queries whose best class is real with
+      probability ``> threshold``; each pixel goes to the query with the highest mask probability × score;
+      a query is a segment when ``> overlap_mask_area_threshold`` of its ``>= mask_threshold`` area survives;
+      panoptic fuses the queries of each class in ``label_ids_to_fuse`` into one segment. ``score`` is the
+      query's class probability. One entry per segment, in segment order.
+    * semantic (Segformer…): logits resized bilinearly, best class per pixel; one entry per class present,
+      in class-id order, ``score`` None.
+
+    Masks are at the image size, or ``target_sizes[i]`` (``[height, width]``) when given.
     """
 
     def __call__(self, images: Any, *, threshold: float = 0.5, mask_threshold: float = 0.5,
@@ -38,37 +48,53 @@ class ImageSegmentationPipeline(Pipeline):
         inputs, is_batched = image_batch(images)
         processor = image_processor(self.processor)
         if subtask is None:
-            subtask = next((name for name, fn in _SUBTASKS.items() if hasattr(processor, fn)), None)
+            subtask = next((name for name in _SUBTASKS if _offers(processor, name)), None)
             if subtask is None:
                 raise NotImplementedYetError(
                     f"{type(processor).__name__} has no segmentation post-processing in onnxformers yet")
         elif subtask not in _SUBTASKS:
             raise InvalidInputError(f"Subtask {subtask!r} not supported (use panoptic, instance or semantic)")
-        if subtask != "semantic" or not hasattr(processor, _SUBTASKS[subtask]):
-            raise NotImplementedYetError(
-                f"{subtask} segmentation with {type(processor).__name__} is not implemented in onnxformers yet")
+        elif not _offers(processor, subtask):
+            raise InvalidInputError(f"{type(processor).__name__} does not support {subtask} segmentation "
+                                    f"(it offers: {', '.join(n for n in _SUBTASKS if _offers(processor, n)) or 'none'})")
+        for name, value in (("threshold", threshold), ("mask_threshold", mask_threshold),
+                            ("overlap_mask_area_threshold", overlap_mask_area_threshold)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise InvalidInputError(f"{name} must be a number, got {value!r}")
         if target_sizes is not None and len(target_sizes) != len(inputs):
             raise InvalidInputError(f"target_sizes has {len(target_sizes)} entries for {len(inputs)} image(s)")
         prepared = prepare_images(inputs)
         id2label = getattr(self.model.config, "id2label", None) or {}
         results: list = [None] * len(inputs)
         for index, outputs, _ in run_images(self, prepared, batch_size):
-            if "logits" not in outputs:
-                raise InvalidInputError(f"the model returned no logits (outputs: {', '.join(outputs)})")
-            size = tuple(target_sizes[index]) if target_sizes is not None else (prepared[index].height,
-                                                                                 prepared[index].width)
-            processed = processor.post_process_semantic_segmentation(
-                {"logits": outputs["logits"][None]}, [size])[0]
+            size = tuple(int(v) for v in target_sizes[index]) if target_sizes is not None else (
+                prepared[index].height, prepared[index].width)
+            if subtask == "semantic":
+                if "logits" not in outputs:
+                    raise InvalidInputError(f"the model returned no logits (outputs: {', '.join(outputs)})")
+                processed = processor.post_process_semantic_segmentation({"logits": outputs["logits"][None]}, [size])[0]
+                results[index] = [
+                    {"score": None, "label": id2label.get(label, f"LABEL_{label}"),
+                     "mask": _mask(processed["segmentation"], label)}
+                    for label in processed["labels"]
+                ]
+                continue
+            batch = {k: v[None] for k, v in outputs.items() if isinstance(v, np.ndarray)}
+            fn = getattr(processor, _SUBTASKS[subtask])
+            if subtask == "panoptic":
+                processed = fn(batch, threshold, mask_threshold, overlap_mask_area_threshold, label_ids_to_fuse, [size])[0]
+            else:
+                processed = fn(batch, threshold, mask_threshold, overlap_mask_area_threshold, [size])[0]
             results[index] = [
-                {"score": None, "label": id2label.get(label, f"LABEL_{label}"),
-                 "mask": _mask(processed["segmentation"], label)}
-                for label in processed["labels"]
+                {"score": segment["score"], "label": id2label.get(segment["label_id"], f"LABEL_{segment['label_id']}"),
+                 "mask": _mask(processed["segmentation"], segment["id"])}
+                for segment in processed["segments_info"]
             ]
         return results if is_batched else results[0]
 
 
-def _mask(segmentation: np.ndarray, label: int) -> RawImage:
-    return RawImage._wrap((segmentation == label).astype(np.uint8)[:, :, None] * np.uint8(255))
+def _mask(segmentation: np.ndarray, value: int) -> RawImage:
+    return RawImage._wrap((segmentation == value).astype(np.uint8)[:, :, None] * np.uint8(255))
 
 
 __all__: List[str] = ["ImageSegmentationPipeline"]

@@ -1,4 +1,4 @@
-"""object-detection (DETR / YOLOS-style models)."""
+"""object-detection (DETR / YOLOS / RT-DETR-style models)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,10 @@ class ObjectDetectionPipeline(Pipeline):
     """``pipe(images, threshold=0.9, percentage=False)`` → ``[{"score", "label", "box"}]`` per image
     (a list of those for a list of images), in the model's query order.
 
-    A query is kept when its most likely class is not the "no object" class and its softmax
-    probability is at least ``threshold`` (Transformers.js' rule). Boxes are in pixels of the original
+    DETR / YOLOS: a query is kept when its most likely class is not the "no object" class and its softmax
+    probability is at least ``threshold`` (Transformers.js' rule). RT-DETR (focal loss): sigmoid scores,
+    the best ``num_queries`` (query, class) pairs above ``threshold``, best first (``transformers``' rule);
+    the model's image processor decides which. Boxes are in pixels of the original
     image (integers), or fractions of its width/height with ``percentage=True``. Unlike Transformers.js
     3.0.0, several images can be passed at once (each is processed as if alone).
     """

@@ -422,9 +422,11 @@ class RawImage:
         raise InvalidInputError(f"Conversion failed: num_channels must be 1, 3 or 4, got {num_channels!r}")
 
     # ------------------------------------------------------------------------------ geometry
-    def resize(self, width: Optional[int], height: Optional[int], resample: Any = 2) -> "RawImage":
-        """A resized copy, resampled by Pillow (``Image.resize`` with no ``reducing_gap``), the call
-        ``transformers``' image processors make, so the pixels match theirs exactly.
+    def resize(self, width: Optional[int], height: Optional[int], resample: Any = 2,
+               reducing_gap: Optional[float] = None) -> "RawImage":
+        """A resized copy, resampled by Pillow (``Image.resize``; ``reducing_gap`` None unless given, the
+        call ``transformers``' image processors make, so the pixels match theirs exactly; Donut's and
+        Nougat's thumbnails pass ``reducing_gap=2.0``).
 
         ``resample``: 0 nearest, 1 lanczos, 2 bilinear (default), 3 bicubic, 4 box, 5 hamming, or the
         name. ``width`` or ``height`` may be ``None`` to keep the aspect ratio (rounded).
@@ -443,7 +445,7 @@ class RawImage:
         width, height = int(width), int(height)
         if (width, height) == self.size:
             return self.clone()  # what Pillow's resize returns for an unchanged size
-        return RawImage._wrap_pil(self._as_pil().resize((width, height), resample=filter_id))
+        return RawImage._wrap_pil(self._as_pil().resize((width, height), resample=filter_id, reducing_gap=reducing_gap))
 
     def crop(self, box: Sequence[int]) -> "RawImage":
         """A copy of the pixels in ``[x_min, y_min, x_max, y_max]`` (inclusive bounds, clamped to the

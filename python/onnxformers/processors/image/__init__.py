@@ -11,7 +11,7 @@ import warnings
 from typing import Any, Dict, Mapping, Optional
 
 from ...errors import InvalidConfigError, UnsupportedModelError
-from .base import ImageProcessor, Options, PreprocessedImage
+from .base import ImageProcessor, Options, PreprocessedImage, get_num_threads, set_num_threads
 from .families import (
     BeitImageProcessor,
     BitImageProcessor,
@@ -34,10 +34,23 @@ from .families import (
     ViTImageProcessor,
     YolosImageProcessor,
 )
+from .special import (
+    DonutImageProcessor,
+    Mask2FormerImageProcessor,
+    MaskFormerImageProcessor,
+    NougatImageProcessor,
+    Owlv2ImageProcessor,
+    RTDetrImageProcessor,
+    SamImageProcessor,
+    VitMatteImageProcessor,
+)
 from .post_processing import (
     center_to_corners_format,
     interpolate_bilinear,
+    compute_segments,
+    post_process_instance_segmentation,
     post_process_object_detection,
+    post_process_panoptic_segmentation,
     post_process_semantic_segmentation,
 )
 
@@ -48,7 +61,10 @@ _FAMILIES = {
     "GLPN": GLPNImageProcessor, "Segformer": SegformerImageProcessor, "MobileViT": MobileViTImageProcessor,
     "MobileNetV1": MobileNetV1ImageProcessor, "MobileNetV2": MobileNetV2ImageProcessor,
     "OwlViT": OwlViTImageProcessor, "Pvt": PvtImageProcessor, "Swin2SR": Swin2SRImageProcessor,
-    "Detr": DetrImageProcessor, "Yolos": YolosImageProcessor,
+    "Detr": DetrImageProcessor, "Yolos": YolosImageProcessor, "Donut": DonutImageProcessor,
+    "Nougat": NougatImageProcessor, "Sam": SamImageProcessor, "VitMatte": VitMatteImageProcessor,
+    "RTDetr": RTDetrImageProcessor, "Owlv2": Owlv2ImageProcessor, "MaskFormer": MaskFormerImageProcessor,
+    "Mask2Former": Mask2FormerImageProcessor,
 }
 
 #: ``image_processor_type`` / ``feature_extractor_type`` → class (``XImageProcessor`` and the legacy
@@ -101,7 +117,8 @@ def image_processor_from_config(config: Mapping[str, Any], *, source: str = "pre
 
 
 __all__ = [
-    "IMAGE_PROCESSORS", "ImageProcessor", "ImageFeatureExtractor", "Options", "PreprocessedImage",
+    "IMAGE_PROCESSORS", "get_num_threads", "set_num_threads", "ImageProcessor", "ImageFeatureExtractor", "Options", "PreprocessedImage",
     "image_processor_class", "image_processor_from_config", "center_to_corners_format",
-    "post_process_object_detection", "post_process_semantic_segmentation", "interpolate_bilinear", *sorted({c.__name__ for c in _FAMILIES.values()}),
+    "post_process_object_detection", "post_process_semantic_segmentation", "interpolate_bilinear",
+    "post_process_panoptic_segmentation", "post_process_instance_segmentation", "compute_segments", *sorted({c.__name__ for c in _FAMILIES.values()}),
 ]

@@ -104,6 +104,8 @@ class ImageProcessor:
     default_to_square: ClassVar[bool] = False
     #: the Python class defaults used for keys the config leaves out
     defaults: ClassVar[Mapping[str, Any]] = {}
+    #: family-specific option names a call may also override (they land in ``Options.extra``)
+    extra_options: ClassVar[Tuple[str, ...]] = ()
 
     def __init__(self, config: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> None:
         if config is not None and not isinstance(config, Mapping):
@@ -149,7 +151,7 @@ class ImageProcessor:
         return raw
 
     def _resolve(self, overrides: Mapping[str, Any]) -> Options:
-        unknown = [k for k in overrides if k not in OPTION_NAMES and k not in _ALIASES]
+        unknown = [k for k in overrides if k not in OPTION_NAMES and k not in _ALIASES and k not in self.extra_options]
         if unknown:
             raise InvalidInputError(
                 f"{type(self).__name__} got unknown option(s): {', '.join(sorted(unknown))} "
@@ -200,7 +202,7 @@ class ImageProcessor:
             crop_pct=float(crop_pct) if crop_pct is not None else None,
             do_pad=do_pad,
             pad_size=pad_size,
-            size_divisibility=_positive_int(divisibility, name, "size_divisibility"),
+            size_divisibility=_positive_int(divisibility or None, name, "size_divisibility"),  # 0: none
             do_convert_rgb=True if raw.get("do_convert_rgb") is None else bool(raw["do_convert_rgb"]),
             do_convert_grayscale=bool(raw.get("do_convert_grayscale", False)),
             do_flip_channel_order=bool(raw.get("do_flip_channel_order", False)),
@@ -390,7 +392,7 @@ class ImageProcessor:
     def preprocess_many(self, images: Sequence[Any], **overrides: Any) -> List[PreprocessedImage]:
         """:meth:`preprocess` over several images, on a thread pool: Pillow releases the GIL while it
         decodes and resamples, which is where nearly all the time goes."""
-        if len(images) < 2:
+        if len(images) < 2 or get_num_threads() == 1:
             return [self.preprocess(image, **overrides) for image in images]
         return list(_executor().map(lambda image: self.preprocess(image, **overrides), images))
 
@@ -521,18 +523,45 @@ def enforce_size_divisibility(size: Tuple[int, int], divisor: int) -> Tuple[int,
 
 _EXECUTOR = None
 _EXECUTOR_LOCK = threading.Lock()
+_NUM_THREADS: Optional[int] = None
+
+
+def get_num_threads() -> int:
+    """Threads used to preprocess a batch of images: ``set_num_threads``, else the
+    ``ONNXFORMERS_IMAGE_THREADS`` environment variable, else the number of CPUs."""
+    if _NUM_THREADS is not None:
+        return _NUM_THREADS
+    env = os.environ.get("ONNXFORMERS_IMAGE_THREADS")
+    if env:
+        try:
+            return max(int(env), 1)
+        except ValueError:
+            raise InvalidConfigError(f"ONNXFORMERS_IMAGE_THREADS must be a positive integer, got {env!r}") from None
+    return max(os.cpu_count() or 1, 1)
+
+
+def set_num_threads(num_threads: Optional[int]) -> None:
+    """Set how many threads preprocess a batch of images (None: back to the default). 1 processes the
+    images one after another on the calling thread."""
+    global _NUM_THREADS, _EXECUTOR
+    if num_threads is not None and (isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1):
+        raise InvalidInputError(f"num_threads must be a positive integer or None, got {num_threads!r}")
+    with _EXECUTOR_LOCK:
+        _NUM_THREADS = num_threads
+        old, _EXECUTOR = _EXECUTOR, None
+    if old is not None:
+        old.shutdown(wait=False)
 
 
 def _executor():
-    """One process-wide pool (as many threads as CPUs) for image decoding and resizing."""
+    """One process-wide pool (``get_num_threads()`` threads) for image decoding and resizing."""
     global _EXECUTOR
     if _EXECUTOR is None:
         with _EXECUTOR_LOCK:
             if _EXECUTOR is None:
                 from concurrent.futures import ThreadPoolExecutor
 
-                _EXECUTOR = ThreadPoolExecutor(max_workers=max(os.cpu_count() or 1, 1),
-                                               thread_name_prefix="onnxformers-image")
+                _EXECUTOR = ThreadPoolExecutor(max_workers=get_num_threads(), thread_name_prefix="onnxformers-image")
     return _EXECUTOR
 
 

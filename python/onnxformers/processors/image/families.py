@@ -26,7 +26,12 @@ from .base import (
     shortest_edge_size,
     size_with_aspect_ratio,
 )
-from .post_processing import post_process_object_detection, post_process_semantic_segmentation
+from .post_processing import (
+    post_process_instance_segmentation,
+    post_process_object_detection,
+    post_process_panoptic_segmentation,
+    post_process_semantic_segmentation,
+)
 
 _BASE = {"do_resize": True, "do_rescale": True, "rescale_factor": 1 / 255, "do_normalize": True}
 
@@ -264,16 +269,24 @@ class DetrImageProcessor(ImageProcessor):
                 target = (int(opts.pad_size["height"]), int(opts.pad_size["width"]))
             else:
                 target = (max(s[0] for s in sizes), max(s[1] for s in sizes))
-            pixel_values = [self.pad_image(p.pixel_values, {"height": target[0], "width": target[1]})
-                            for p in processed]
+            for h, w in sizes:
+                if h > target[0] or w > target[1]:
+                    raise InvalidInputError(
+                        f"{type(self).__name__}: cannot pad a {w}x{h} image to the smaller size {target[1]}x{target[0]}")
+            # one zeroed batch buffer, each image copied into its top-left corner (no per-image np.pad copy)
+            channels = processed[0].pixel_values.shape[0]
+            batch = np.zeros((len(processed), channels) + tuple(target), dtype=np.float32)
+            for i, p in enumerate(processed):
+                h, w = p.pixel_values.shape[1:]
+                batch[i, :, :h, :w] = p.pixel_values
         else:
             if len(set(sizes)) > 1:
                 raise InvalidInputError(
                     f"{type(self).__name__}: images of different sizes need do_pad=True to be batched")
             target = sizes[0]
-            pixel_values = [p.pixel_values for p in processed]
+            batch = np.stack([p.pixel_values for p in processed])
         out = {
-            "pixel_values": np.stack(pixel_values),
+            "pixel_values": batch,
             "original_sizes": [list(p.original_size) for p in processed],
             "reshaped_input_sizes": [list(p.reshaped_input_size) for p in processed],
         }
@@ -288,6 +301,19 @@ class DetrImageProcessor(ImageProcessor):
                                       target_sizes: Optional[List[Tuple[int, int]]] = None) -> List[dict]:
         return post_process_object_detection(outputs, threshold, target_sizes)
 
+    def post_process_panoptic_segmentation(self, outputs: Mapping[str, Any], threshold: float = 0.5,
+                                           mask_threshold: float = 0.5, overlap_mask_area_threshold: float = 0.8,
+                                           label_ids_to_fuse: Optional[List[int]] = None,
+                                           target_sizes: Optional[List[Tuple[int, int]]] = None) -> List[dict]:
+        return post_process_panoptic_segmentation(outputs, threshold, mask_threshold, overlap_mask_area_threshold,
+                                                  label_ids_to_fuse, target_sizes)
+
+    def post_process_instance_segmentation(self, outputs: Mapping[str, Any], threshold: float = 0.5,
+                                           mask_threshold: float = 0.5, overlap_mask_area_threshold: float = 0.8,
+                                           target_sizes: Optional[List[Tuple[int, int]]] = None) -> List[dict]:
+        return post_process_instance_segmentation(outputs, threshold, mask_threshold, overlap_mask_area_threshold,
+                                                  target_sizes)
+
 
 class YolosImageProcessor(DetrImageProcessor):
     """DETR's pipeline with YOLOS' resize (sides rounded down to multiples of 16) and no pixel mask."""
@@ -295,3 +321,6 @@ class YolosImageProcessor(DetrImageProcessor):
     model_input_names = ("pixel_values",)
     return_pixel_mask = False
     mod_size = 16
+    # YOLOS predicts boxes only
+    post_process_panoptic_segmentation = None  # type: ignore[assignment]
+    post_process_instance_segmentation = None  # type: ignore[assignment]

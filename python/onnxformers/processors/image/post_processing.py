@@ -109,3 +109,108 @@ def post_process_semantic_segmentation(outputs: Mapping[str, Any],
         segmentation = np.argmax(data, axis=0).astype(np.int32)
         results.append({"segmentation": segmentation, "labels": [int(v) for v in np.unique(segmentation)]})
     return results
+
+
+def _softmax_f32(x: np.ndarray) -> np.ndarray:
+    x = x.astype(np.float32)
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+def remove_low_and_no_objects(class_logits: np.ndarray, mask_logits: np.ndarray, object_mask_threshold: float,
+                              num_labels: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keep the queries whose best class (softmax over every class, "no object" included) is a real class
+    with probability ``> object_mask_threshold``: (masks, scores, labels) of those queries."""
+    probs = _softmax_f32(class_logits)
+    labels = probs.argmax(-1)
+    scores = probs.max(-1)
+    keep = (labels != num_labels) & (scores > object_mask_threshold)
+    return mask_logits[keep], scores[keep], labels[keep]
+
+
+def compute_segments(mask_probs: np.ndarray, pred_scores: np.ndarray, pred_labels: np.ndarray,
+                     mask_threshold: float, overlap_mask_area_threshold: float,
+                     label_ids_to_fuse: Optional[Sequence[int]] = None,
+                     target_size: Optional[Tuple[int, int]] = None) -> Tuple[np.ndarray, List[dict]]:
+    """``transformers``' ``compute_segments``: each pixel goes to the query with the highest
+    ``mask probability * score``; a query becomes a segment when it owns pixels and at least
+    ``overlap_mask_area_threshold`` of its own ``>= mask_threshold`` area is still its own. Queries of a class
+    in ``label_ids_to_fuse`` share one segment id. Pixels of no segment are 0; ids start at 1."""
+    if target_size is not None:
+        mask_probs = interpolate_bilinear(mask_probs, (int(target_size[0]), int(target_size[1])))
+    height, width = mask_probs.shape[-2:]
+    segmentation = np.zeros((height, width), dtype=np.int32)
+    segments: List[dict] = []
+    if mask_probs.shape[0] == 0:
+        return segmentation, segments
+    weighted = (mask_probs * pred_scores.astype(np.float32)[:, None, None]).astype(np.float32)
+    mask_labels = weighted.argmax(0)  # ties go to the first query, as torch's argmax
+    fuse = set(int(v) for v in (label_ids_to_fuse or ()))
+    stuff: dict = {}
+    current = 0
+    for k in range(pred_labels.shape[0]):
+        label = int(pred_labels[k])
+        mask_k = mask_labels == k
+        area = int(mask_k.sum())
+        original_area = int((weighted[k] >= mask_threshold).sum())
+        if not (area > 0 and original_area > 0 and area / original_area > overlap_mask_area_threshold):
+            continue
+        if label in stuff:
+            current_id = stuff[label]
+        else:
+            current += 1
+            current_id = current
+        segmentation[mask_k] = current_id
+        segments.append({"id": current_id, "label_id": label, "was_fused": label in fuse,
+                         "score": round(float(pred_scores[k]), 6)})
+        if label in fuse:
+            stuff[label] = current_id
+    return segmentation, segments
+
+
+def post_process_panoptic_segmentation(outputs: Mapping[str, Any], threshold: float = 0.5, mask_threshold: float = 0.5,
+                                       overlap_mask_area_threshold: float = 0.8,
+                                       label_ids_to_fuse: Optional[Sequence[int]] = None,
+                                       target_sizes: Optional[Sequence[Tuple[int, int]]] = None) -> List[dict]:
+    """Panoptic segmentation from ``logits`` (or ``class_queries_logits``) ``[batch, queries, labels + 1]``
+    and ``pred_masks`` (or ``masks_queries_logits``) ``[batch, queries, h, w]`` (DETR / MaskFormer outputs),
+    as ``transformers``' DETR post-processing and Transformers.js do. Per image:
+    ``{"segmentation": int32 [height, width] segment ids, "segments_info": [{"id", "label_id", "was_fused", "score"}]}``,
+    at ``target_sizes[i]`` (``[height, width]``) when given, else at the masks' resolution. With no query
+    left, the map is all -1."""
+    logits = outputs.get("class_queries_logits", outputs.get("logits"))
+    masks = outputs.get("masks_queries_logits", outputs.get("pred_masks"))
+    if logits is None or masks is None:
+        raise InvalidInputError("panoptic/instance segmentation needs logits (class_queries_logits) and pred_masks "
+                                f"(masks_queries_logits); got {', '.join(outputs)}")
+    logits = np.asarray(logits, dtype=np.float32)
+    masks = np.asarray(masks, dtype=np.float32)
+    if logits.ndim != 3 or masks.ndim != 4 or masks.shape[:2] != logits.shape[:2]:
+        raise InvalidInputError(f"expected logits [batch, queries, labels] and masks [batch, queries, h, w], got "
+                                f"{list(logits.shape)} and {list(masks.shape)}")
+    batch, _, num_labels = logits.shape
+    num_labels -= 1  # the last class is "no object"
+    if target_sizes is not None and len(target_sizes) != batch:
+        raise InvalidInputError("Make sure that you pass in as many target sizes as the batch dimension of the logits")
+    mask_probs = (1.0 / (1.0 + np.exp(-masks))).astype(np.float32)
+    results = []
+    for i in range(batch):
+        target = None if target_sizes is None else tuple(int(v) for v in target_sizes[i])
+        probs, scores, labels = remove_low_and_no_objects(logits[i], mask_probs[i], threshold, num_labels)
+        if probs.shape[0] == 0:
+            height, width = target if target is not None else masks.shape[-2:]
+            results.append({"segmentation": np.full((height, width), -1, np.int32), "segments_info": []})
+            continue
+        segmentation, segments = compute_segments(probs, scores, labels, mask_threshold, overlap_mask_area_threshold,
+                                                  label_ids_to_fuse, target)
+        results.append({"segmentation": segmentation, "segments_info": segments})
+    return results
+
+
+def post_process_instance_segmentation(outputs: Mapping[str, Any], threshold: float = 0.5, mask_threshold: float = 0.5,
+                                       overlap_mask_area_threshold: float = 0.8,
+                                       target_sizes: Optional[Sequence[Tuple[int, int]]] = None) -> List[dict]:
+    """Instance segmentation (DETR's rule): panoptic segmentation where no class is fused, so every query
+    that survives is its own segment."""
+    return post_process_panoptic_segmentation(outputs, threshold, mask_threshold, overlap_mask_area_threshold,
+                                              None, target_sizes)
