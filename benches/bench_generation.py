@@ -129,6 +129,25 @@ class Onnxformers:
                                    num_beams=num_beams, do_sample=False, eos_token_id=None)
 
 
+class OnnxformersFused(Onnxformers):
+    """The same model with ``session_options={"graph_optimizer": LEVEL}``: the merged decoder's
+    ``If`` unwrapped (``unwrap``), plus onnxruntime's transformer fusions (``fuse``), made once and
+    cached next to the model (backends/graph_optimizer.py)."""
+
+    level, name = "fuse", "onnxformers fuse"
+
+    def __init__(self, folder: Path, threads: int):
+        from onnxformers import AutoModelForCausalLM
+
+        opts = {"intra_op_num_threads": threads, "inter_op_num_threads": 1, "graph_optimizer": self.level}
+        self.model = AutoModelForCausalLM.from_pretrained(str(folder), session_options=opts)
+        self.timer = RunTimer(self.model.sessions["model"], "run_with_iobinding")
+
+
+class OnnxformersUnwrap(OnnxformersFused):
+    level, name = "unwrap", "onnxformers unwrap"
+
+
 class NumpyLoop:
     name = "numpy loop"
 
@@ -190,7 +209,8 @@ class Optimum:
         return out.numpy()
 
 
-PEERS = {"onnxformers": Onnxformers, "numpy": NumpyLoop, "optimum": Optimum}
+PEERS = {"onnxformers": Onnxformers, "unwrap": OnnxformersUnwrap, "fuse": OnnxformersFused,
+         "numpy": NumpyLoop, "optimum": Optimum}
 
 
 def load_peers(folder: Path, threads: int, only: list[str]) -> tuple[dict, dict]:
@@ -289,7 +309,8 @@ def main(argv=None) -> int:
     if not a.quick:
         cases.append((64, 1, 4))  # beam search, 4 beams (the numpy loop is greedy only)
     rows = [["mode", "new", "batch", "peer", "tok/s median", "tok/s best", "tok/CPU-s", "ours/peer wall",
-             "ours/peer CPU", "outside run wall", "outside run CPU", "same tokens"]]
+             "ours/peer CPU", "fuse/peer wall", "fuse/peer CPU", "outside run wall", "outside run CPU",
+             "same tokens"]]
     for new, batch, beams in cases:
         ids = prompts(batch, cfg["vocab_size"])
         outputs: dict[str, np.ndarray] = {}
@@ -309,11 +330,16 @@ def main(argv=None) -> int:
             if ours is not None and name != "onnxformers":
                 ratio_wall = f"{r['wall'] / m['onnxformers']['wall']:.2f}x"
                 ratio_cpu = f"{r['cpu'] / m['onnxformers']['cpu']:.2f}x"
+            fused = m.get("onnxformers fuse")
+            fuse_wall = fuse_cpu = "-"
+            if fused is not None and name != "onnxformers fuse":
+                fuse_wall, fuse_cpu = f"{r['wall'] / fused['wall']:.2f}x", f"{r['cpu'] / fused['cpu']:.2f}x"
             rows.append([mode, str(new), str(batch), name, f"{tok / r['wall']:.1f}", f"{tok / r['best']:.1f}",
-                         f"{tok / r['cpu']:.1f}", ratio_wall, ratio_cpu, f"{100 * r['outside_wall']:.1f}%",
+                         f"{tok / r['cpu']:.1f}", ratio_wall, ratio_cpu, fuse_wall, fuse_cpu,
+                         f"{100 * r['outside_wall']:.1f}%",
                          f"{100 * r['outside_cpu']:.1f}%", same])
         for name, why in skipped.items():
-            rows.append([mode, str(new), str(batch), name, why] + [""] * 7)
+            rows.append([mode, str(new), str(batch), name, why] + [""] * 9)
         print("  " + "; ".join(f"{mode} {new}x{batch} {n}: {batch * new / r['wall']:.1f} tok/s" for n, r in m.items()), flush=True)
     report = lines + ["", table(rows)]
     if not a.quick:

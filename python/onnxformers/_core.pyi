@@ -321,8 +321,21 @@ class GenerationState:
         self, logits: npt.NDArray[np.float32]
     ) -> tuple[npt.NDArray[np.int64], Optional[npt.NDArray[np.int64]], bool]:
         """``(next_tokens[num_rows], beam_indices[num_rows] | None, done)``; logits are scratch."""
+    def process_logits(self, logits: npt.NDArray[np.float32]) -> None:
+        """First half of a split step (custom processors): beam modes log_softmax, then the
+        built-in processors, in place. Modify ``logits[:num_rows]``, then call ``select``."""
+    def select(
+        self, logits: npt.NDArray[np.float32]
+    ) -> tuple[npt.NDArray[np.int64], Optional[npt.NDArray[np.int64]], bool]:
+        """Second half of a split step: the warpers and the token choice (as ``step``)."""
     def finalize(self) -> tuple[npt.NDArray[np.int64], Optional[npt.NDArray[np.float32]]]:
         """``(sequences[rows, len], scores[rows] | None)`` (beam modes: best hypotheses)."""
+    def finalize_with_beam_indices(
+        self,
+    ) -> tuple[
+        npt.NDArray[np.int64], Optional[npt.NDArray[np.float32]], Optional[npt.NDArray[np.int64]]
+    ]:
+        """``finalize()`` + ``beam_indices[rows, len - prompt_length]`` (beam modes; -1 padded)."""
     def interrupt(self) -> None: ...
     @property
     def sequences(self) -> npt.NDArray[np.int64]: ...

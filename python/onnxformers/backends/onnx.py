@@ -205,7 +205,7 @@ def make_session_options(session_options: Any = None):
                 "session_options must be an onnxruntime.SessionOptions or a dict of its attributes"
             )
         for key, value in session_options.items():
-            if key in ("execution_providers", "providers", "provider_options"):
+            if key in ("execution_providers", "providers", "provider_options", "graph_optimizer"):
                 continue  # handled by create_session
             if not hasattr(opts, key):
                 raise BackendError(f"session_options: onnxruntime.SessionOptions has no {key!r}")
@@ -226,6 +226,11 @@ def create_session(path: str | os.PathLike, *, device: str | None = None, sessio
     else:
         providers = providers_for_device(device)
     opts = make_session_options(session_options)
+    from . import graph_optimizer  # opt-in load-time rewrite of decoder graphs (cached, validated)
+
+    level = graph_optimizer.requested_level(session_options)
+    if level is not None:
+        path = graph_optimizer.optimized_path(path, level)
     try:
         # Session construction is not documented as thread-safe across identical files; it is cheap
         # to serialize compared with model loading itself.

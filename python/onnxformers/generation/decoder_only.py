@@ -9,7 +9,7 @@ through numpy when beam search reorders rows).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from .. import _core
 from ..configs import key_value_shapes
 from ..errors import InvalidInputError
 from .config import GenerationConfig, prepare_generation_config
+from .encoder_decoder import step_with_processors
 from .stopping_criteria import _as_rows, split_criteria
 
 
@@ -160,10 +161,16 @@ class _KVBinding:
 
 def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,
              generation_config: GenerationConfig | Mapping | None = None, streamer: Any = None,
-             stopping_criteria: Any = None, **kwargs: Any):
+             stopping_criteria: Any = None, logits_processor: Sequence[Any] | None = None,
+             **kwargs: Any):
     """Generate with a decoder-only model. Returns the sequences ``[batch*num_return_sequences,
     prompt+new]`` (prompt included), or ``{"sequences", "scores"}`` with
-    ``return_dict_in_generate=True``.
+    ``return_dict_in_generate=True`` (beam modes add ``beam_indices``: transformers'
+    ``[rows, generated]``, the running row whose step produced each token, -1 padded).
+
+    ``logits_processor``: custom processors ``fn(input_ids, scores)`` (in place, or returning
+    the new scores), run after the built-in ones and before the sampling warpers, as in
+    transformers; in beam modes they see log-softmaxed scores.
 
     ``stopping_criteria``: a criterion or a list of them (see :mod:`.stopping_criteria`); an
     :class:`InterruptableStoppingCriteria` may be interrupted from another thread. Everything is
@@ -189,6 +196,7 @@ def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,
     if streamer is not None and ids.shape[0] != 1:
         raise InvalidInputError("streamers support batch size 1 only")
 
+    custom = list(logits_processor or [])
     state = _core.GenerationState(config.to_dict(), ids, encoder_input_ids=ids, seed=config.seed,
                                   interrupt=flags[0] if flags else None)
     extra_flags = flags[1:]  # the core holds one flag; any others are polled here
@@ -214,7 +222,7 @@ def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,
             feed.update(extra)
         logits = kv.run(feed, first)
         last = np.ascontiguousarray(logits[:, -1, :], dtype=np.float32)
-        next_tokens, beam_indices, done = state.step(last)
+        next_tokens, beam_indices, done = step_with_processors(state, last, custom)
         if streamer is not None:  # an exception here stops generation and propagates
             streamer.put(next_tokens[None])
         if not done and extra_flags and any(bool(f) for f in extra_flags):
@@ -238,7 +246,11 @@ def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,
         first = False
     if streamer is not None:
         streamer.end()
-    sequences, scores = state.finalize()
     if config.return_dict_in_generate:
-        return {"sequences": sequences, "scores": scores}
+        sequences, scores, beam_rows = state.finalize_with_beam_indices()
+        out = {"sequences": sequences, "scores": scores}
+        if beam_rows is not None:
+            out["beam_indices"] = beam_rows
+        return out
+    sequences, _ = state.finalize()
     return sequences

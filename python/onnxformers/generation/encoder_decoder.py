@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import _core
 from ..configs import key_value_shapes
-from ..errors import InvalidInputError, NotImplementedYetError, UnsupportedModelError
+from ..errors import InvalidInputError, UnsupportedModelError
 from .config import GenerationConfig, prepare_generation_config
 from .stopping_criteria import _as_rows, split_criteria
 
@@ -32,18 +32,31 @@ from .stopping_criteria import _as_rows, split_criteria
 RUST_ONLY_KEYS = ("return_timestamps", "no_timestamps_token_id", "max_initial_timestamp_index",
                   "min_p", "sequence_bias")
 
-#: values that switch every built-in logits processor (not the sampling warpers) off; used when
-#: custom processors must run between the two, as in transformers' list order
-_PROCESSORS_OFF = {
-    "guidance_scale": None, "sequence_bias": None, "encoder_repetition_penalty": 1.0,
-    "repetition_penalty": 1.0, "no_repeat_ngram_size": 0, "encoder_no_repeat_ngram_size": 0,
-    "bad_words_ids": None, "min_length": 0, "min_new_tokens": None, "forced_bos_token_id": None,
-    "forced_eos_token_id": None, "remove_invalid_values": False,
-    "exponential_decay_length_penalty": None, "suppress_tokens": None,
-    "begin_suppress_tokens": None, "forced_decoder_ids": None, "return_timestamps": False,
-}
-
 LogitsProcessorFn = Callable[[np.ndarray, np.ndarray], Any]
+
+
+def step_with_processors(state: Any, logits: np.ndarray, custom: Sequence[LogitsProcessorFn]):
+    """One decoding step of ``state`` (a :class:`onnxformers._core.GenerationState`) with custom
+    logits processors, in transformers' list order: built-in processors (beam modes: on
+    log-softmaxed scores), then ``custom`` (each ``fn(input_ids, scores)`` modifies ``scores`` in
+    place or returns a new array of the same shape), then the sampling warpers and the token
+    choice (beam selection on the running beam scores). Without custom processors it is the
+    single call ``state.step(logits)``."""
+    if not custom:
+        return state.step(logits)
+    state.process_logits(logits)
+    rows = state.num_rows
+    seqs = state.sequences
+    scores = logits[:rows]  # with classifier-free guidance only the first half is live
+    for fn in custom:
+        result = fn(seqs, scores)
+        if result is not None and result is not scores:
+            result = np.asarray(result, np.float32)
+            if result.shape != scores.shape:
+                raise InvalidInputError(f"logits processor {fn!r} returned shape {result.shape}, "
+                                        f"expected {scores.shape}")
+            scores[...] = result
+    return state.select(logits)
 
 
 def _device_of(session: Any) -> str:
@@ -332,9 +345,13 @@ def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,
 
     Returns the decoder sequences ``[batch*num_return_sequences, len]`` (decoder start token
     included), or with ``return_dict_in_generate=True`` a dict with ``sequences``, ``scores``
-    (beam modes: the sequence scores, else None), ``sequences_scores`` (same), ``step_scores``
-    (``output_scores=True``), ``encoder_hidden_states`` and, with ``output_attentions=True`` and a
-    decoder exporting ``cross_attentions.*``, ``cross_attentions``. See seq2seq_api.md.
+    (beam modes: the sequence scores, else None), ``sequences_scores`` (same), ``beam_indices``
+    (beam modes: transformers' ``[rows, generated]``, the running row whose step produced each
+    token, -1 padded), ``step_scores`` (``output_scores=True``, greedy/sampling),
+    ``encoder_hidden_states`` and, with ``output_attentions=True`` and a decoder exporting
+    ``cross_attentions.*``, ``cross_attentions`` (per step, every running row: gather beams with
+    ``beam_indices``). ``logits_processor``: custom processors, any decoding mode (see
+    :func:`step_with_processors`). See seq2seq_api.md.
     """
     first_session, later_session = decoder_sessions(model)
     flags, criteria = split_criteria(stopping_criteria)  # as in the decoder-only loop
@@ -396,12 +413,7 @@ def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,
         raise InvalidInputError("streamers support batch size 1 and num_beams=1 only "
                                 "(as in transformers)")
     custom = list(logits_processor or [])
-    if custom and config.num_beams > 1:
-        raise NotImplementedYetError(
-            "custom logits processors with beam search (num_beams > 1) are not supported yet")
     collect_cross = bool(config.output_attentions)
-    if collect_cross and config.num_beams > 1:
-        raise NotImplementedYetError("output_attentions with beam search is not supported yet")
 
     if hidden is None:
         hidden = _run_encoder(model, encoder_feed)
@@ -411,8 +423,7 @@ def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,
 
     base_cfg = {**config.to_dict(), **extras}
     base_cfg.pop("generation_kwargs", None)
-    state_cfg = {**base_cfg, **_PROCESSORS_OFF} if custom else base_cfg
-    state = _core.GenerationState(state_cfg, dec_ids, encoder_input_ids=enc_ids, seed=config.seed,
+    state = _core.GenerationState(base_cfg, dec_ids, encoder_input_ids=enc_ids, seed=config.seed,
                                   interrupt=flags[0] if flags else None)
     extra_flags = flags[1:]  # the core holds one flag; any others are polled here
     limit = _max_positions(model.config)
@@ -420,9 +431,6 @@ def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,
         raise InvalidInputError(
             f"max_length {state.max_length} (decoder prompt + new tokens) is beyond the model's "
             f"{limit} decoder positions; lower max_new_tokens")
-    builtin = _core.LogitsProcessorList({**base_cfg, "do_sample": False,
-                                         "renormalize_logits": False},
-                                        dec_ids.shape[1], enc_ids) if custom else None
     expand = state.expand_size
     rows = state.num_rows
     hidden_rows = np.repeat(np.ascontiguousarray(hidden), expand, axis=0)
@@ -453,14 +461,7 @@ def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,
         if cross_names:
             cross.append([runner.last_host[n] for n in cross_names])
         last = np.ascontiguousarray(logits[:, -1, :], dtype=np.float32)
-        if custom:
-            seqs = state.sequences
-            builtin(seqs, last)
-            for fn in custom:
-                result = fn(seqs, last)
-                if result is not None and result is not last:
-                    last[...] = np.asarray(result, np.float32)
-        next_tokens, beam_indices, done = state.step(last)
+        next_tokens, beam_indices, done = step_with_processors(state, last, custom)
         if step_scores is not None:
             step_scores.append(last[:rows].copy())
         if streamer is not None:  # an exception here stops generation and propagates
@@ -479,13 +480,16 @@ def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,
         first = False
     if streamer is not None:
         streamer.end()
-    sequences, scores = state.finalize()
     if config.return_dict_in_generate:
+        sequences, scores, beam_rows = state.finalize_with_beam_indices()
         out: dict[str, Any] = {"sequences": sequences, "scores": scores,
                                "sequences_scores": scores, "encoder_hidden_states": hidden}
+        if beam_rows is not None:
+            out["beam_indices"] = beam_rows
         if step_scores is not None:
             out["step_scores"] = step_scores
         if cross_names:
             out["cross_attentions"] = cross
         return out
+    sequences, _ = state.finalize()
     return sequences

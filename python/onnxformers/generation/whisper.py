@@ -163,9 +163,14 @@ def init_tokens(gen: Mapping[str, Any], *, language: Any, task: Optional[str], r
 
 def token_timestamps(cross: Sequence[Sequence[np.ndarray]], alignment_heads: Sequence[Sequence[int]], *,
                      num_input_ids: int, num_frames: Any = None, median_filter_width: int = 7,
-                     time_precision: float = 0.02) -> np.ndarray:
-    """transformers' ``_extract_token_timestamps`` (greedy): seconds per token of each row,
-    float32 ``[rows, num_input_ids + steps]`` (decoder prompt tokens at 0)."""
+                     time_precision: float = 0.02, beam_indices: Any = None) -> np.ndarray:
+    """transformers' ``_extract_token_timestamps``: seconds per token of each row, float32
+    ``[rows, num_input_ids + steps]`` (decoder prompt tokens at 0).
+
+    ``beam_indices`` (beam search: ``generate(..., return_dict_in_generate=True)["beam_indices"]``,
+    ``[returned rows, generated]``): the cross-attentions of each step are taken from the running
+    row that produced the returned hypothesis' token, up to the longest hypothesis (the
+    steps after it ended are dropped); without it every step's rows are the returned rows."""
     if not cross:
         raise InvalidInputError("no cross-attentions were collected")
     layers = len(cross[0])
@@ -175,6 +180,8 @@ def token_timestamps(cross: Sequence[Sequence[np.ndarray]], alignment_heads: Seq
             raise InvalidConfigError(f"alignment head {[layer, head]} does not exist in this decoder "
                                      f"({layers} layers, {per_layer[0].shape[1]} heads)")
     weights = np.stack([per_layer[layer][:, head] for layer, head in alignment_heads], axis=1).astype(np.float32)
+    if beam_indices is not None:
+        weights = _gather_beams(weights, np.asarray(beam_indices, np.int64), num_input_ids)
     rows, _, length, _ = weights.shape
     out = np.zeros((rows, length + 1), np.float32)
     frames = None
@@ -206,6 +213,30 @@ def token_timestamps(cross: Sequence[Sequence[np.ndarray]], alignment_heads: Seq
         jump_times = time_idx[jumps] * time_precision
         out[row] = np.concatenate([np.zeros(num_input_ids), jump_times, jump_times[-1:]]).astype(np.float32)
     return out
+
+
+def _gather_beams(weights: np.ndarray, beam_indices: np.ndarray, num_input_ids: int) -> np.ndarray:
+    """``weights`` ``[running rows, heads, positions, frames]`` → ``[returned rows, heads,
+    num_input_ids - 1 + generated, frames]``: position ``i`` from row ``beam_indices[:, i]`` (the
+    first step's prompt positions from the first step's row; -1, i.e. a hypothesis' end, reads
+    row 0 as transformers does)."""
+    if beam_indices.ndim != 2:
+        raise InvalidInputError(f"beam_indices must be [rows, steps], got shape {beam_indices.shape}")
+    length = int((beam_indices != -1).sum(-1).max()) if beam_indices.size else 0
+    if length == 0:  # nothing generated: no positions to align
+        return np.zeros((beam_indices.shape[0], weights.shape[1], 0, weights.shape[3]), weights.dtype)
+    indices = beam_indices[:, :length]
+    if num_input_ids > 1:
+        indices = np.concatenate([np.repeat(indices[:, :1], num_input_ids - 1, axis=1), indices], axis=1)
+    if indices.shape[1] > weights.shape[2]:
+        raise InvalidInputError(f"beam_indices cover {indices.shape[1]} positions, the cross-attentions "
+                                f"{weights.shape[2]}")
+    indices = np.where(indices == -1, 0, indices)
+    if indices.max() >= weights.shape[0]:
+        raise InvalidInputError(f"beam index {int(indices.max())} out of range ({weights.shape[0]} rows)")
+    positions = np.arange(indices.shape[1])
+    # out[r, h, i] = weights[indices[r, i], h, i]
+    return weights[indices, :, positions[None, :], :].transpose(0, 2, 1, 3)
 
 
 def generate(model: Any, inputs: Any = None, attention_mask: Any = None, *, input_features: Any = None,
@@ -342,7 +373,8 @@ def generate(model: Any, inputs: Any = None, attention_mask: Any = None, *, inpu
                 frames = None if frames_per_row is None else int(frames_per_row[r]) - seek
                 times = token_timestamps(out.get("cross_attentions") or [], gen["alignment_heads"],
                                          num_input_ids=n_prompt, num_frames=frames,
-                                         median_filter_width=median_width)[0]
+                                         median_filter_width=median_width,
+                                         beam_indices=out.get("beam_indices"))[0]
             time_offset = seek * time_precision / input_stride
             found, offset = _retrieve_segments(seq, times, n_prompt, timestamp_begin, time_offset, seek_frames,
                                                time_precision, input_stride, return_timestamps)

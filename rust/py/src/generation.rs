@@ -341,6 +341,53 @@ impl GenerationState {
         Ok((PyArray1::from_vec(py, out.next_tokens), beams, out.done))
     }
 
+    /// First half of a step split around custom processors: beam modes turn `logits` into
+    /// log-probabilities, then the built-in processors run (in place, GIL released). Modify
+    /// `logits[:num_rows]` in place (custom processors, given `sequences` as their input ids),
+    /// then call `select(logits)`. Only needed with custom processors: `step` is both halves.
+    fn process_logits(&self, logits: &Bound<'_, PyAny>) -> PyResult<()> {
+        with_logits(logits, |x, rows, vocab| {
+            let mut st = lock(&self.inner);
+            if rows != st.logits_rows() {
+                return Err(core::GenerationError::InvalidInput(format!(
+                    "logits have {rows} rows, this generation runs {} rows",
+                    st.logits_rows()
+                )));
+            }
+            st.process_logits(x, vocab)
+        })?
+        .map_err(err)
+    }
+
+    /// Second half of a split step: the sampling warpers and the token choice. Same result
+    /// as `step`: `(next_tokens, beam_indices | None, done)`.
+    #[allow(clippy::type_complexity)]
+    fn select<'py>(
+        &self,
+        py: Python<'py>,
+        logits: &Bound<'py, PyAny>,
+    ) -> PyResult<(
+        Bound<'py, PyArray1<i64>>,
+        Option<Bound<'py, PyArray1<i64>>>,
+        bool,
+    )> {
+        let out = with_logits(logits, |x, rows, vocab| {
+            let mut st = lock(&self.inner);
+            if rows != st.logits_rows() {
+                return Err(core::GenerationError::InvalidInput(format!(
+                    "logits have {rows} rows, this generation runs {} rows",
+                    st.logits_rows()
+                )));
+            }
+            st.select(x, vocab)
+        })?
+        .map_err(err)?;
+        let beams = out
+            .beam_indices
+            .map(|b| PyArray1::from_vec(py, b.into_iter().map(|i| i as i64).collect()));
+        Ok((PyArray1::from_vec(py, out.next_tokens), beams, out.done))
+    }
+
     /// `(sequences int64[rows, len], scores float32[rows] | None)`: greedy/sampling, the
     /// running rows (prompt included, finished rows padded); beam modes, the
     /// `num_return_sequences` best hypotheses per prompt and their scores.
@@ -354,6 +401,34 @@ impl GenerationState {
             .map_err(err)?;
         let scores = f.scores.map(|s| PyArray1::from_vec(py, s));
         Ok((matrix(py, f.sequences, f.rows, f.len)?, scores))
+    }
+
+    /// `finalize()` plus transformers' `beam_indices`: `(sequences, scores, beam_indices)`
+    /// where beam modes give int64 `[rows, len - prompt_length]`: for each generated token of
+    /// each returned hypothesis, the running row whose logits produced it (`-1` past the
+    /// hypothesis' end); greedy/sampling give None.
+    #[allow(clippy::type_complexity)]
+    fn finalize_with_beam_indices<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(
+        Bound<'py, PyArray2<i64>>,
+        Option<Bound<'py, PyArray1<f32>>>,
+        Option<Bound<'py, PyArray2<i64>>>,
+    )> {
+        let (f, prompt_len) = py
+            .allow_threads(|| {
+                let st = lock(&self.inner);
+                st.finalize().map(|f| (f, st.prompt_len()))
+            })
+            .map_err(err)?;
+        let scores = f.scores.map(|s| PyArray1::from_vec(py, s));
+        let width = f.len.saturating_sub(prompt_len);
+        let beams = f
+            .beam_indices
+            .map(|b| matrix(py, b, f.rows, width))
+            .transpose()?;
+        Ok((matrix(py, f.sequences, f.rows, f.len)?, scores, beams))
     }
 
     /// Stops the generation at its next step (safe to call from any thread, even while

@@ -20,6 +20,10 @@ pub struct Hypothesis {
     pub tokens: Vec<i64>,
     /// The eos id that ended it (`None` for hypotheses added at `finalize`).
     pub eos: Option<i64>,
+    /// transformers' `beam_indices`: for each generated token (the ending eos included), the
+    /// running row (`batch_index * num_beams + beam`) whose logits produced it. Empty when the
+    /// hypothesis was added without a history ([`BeamHypotheses::add`]).
+    pub beam_indices: Vec<i64>,
 }
 
 /// The `num_beams` best finished hypotheses of one batch item.
@@ -77,9 +81,26 @@ impl BeamHypotheses {
         generated_len: usize,
         eos: Option<i64>,
     ) {
+        self.add_with_beam_indices(tokens, sum_logprobs, generated_len, eos, Vec::new());
+    }
+
+    /// [`add`](Self::add), keeping the hypothesis' beam index history.
+    pub fn add_with_beam_indices(
+        &mut self,
+        tokens: Vec<i64>,
+        sum_logprobs: f64,
+        generated_len: usize,
+        eos: Option<i64>,
+        beam_indices: Vec<i64>,
+    ) {
         let score = sum_logprobs / (generated_len as f64).powf(self.length_penalty);
         if self.beams.len() < self.num_beams || score > self.worst_score {
-            self.beams.push(Hypothesis { score, tokens, eos });
+            self.beams.push(Hypothesis {
+                score,
+                tokens,
+                eos,
+                beam_indices,
+            });
             if self.beams.len() > self.num_beams {
                 // python: sorted([(s, idx) ...]) -> drop the smallest, worst = the next one
                 let mut order: Vec<(f64, usize)> = self
@@ -152,6 +173,11 @@ pub struct Finalized {
     pub rows: usize,
     pub len: usize,
     pub scores: Option<Vec<f32>>,
+    /// Beam modes: transformers' `beam_indices`, `[rows, len - decoder_prompt_len]` row-major:
+    /// per generated token of each returned hypothesis, the running row whose logits produced
+    /// it (gather per-step outputs such as cross-attentions with it); `-1` past the
+    /// hypothesis' own end (padding, or an eos appended by `finalize`).
+    pub beam_indices: Option<Vec<i64>>,
 }
 
 /// transformers' `BeamSearchScorer` (one beam group).
@@ -162,6 +188,10 @@ pub struct BeamSearchScorer {
     num_beam_hyps_to_keep: usize,
     hyps: Vec<BeamHypotheses>,
     done: Vec<bool>,
+    /// Beam index history of each running row, `[batch * num_beams, hist_len]` row-major:
+    /// entry `j` of row `r` is the row that row `r`'s ancestor continued at generated step `j`.
+    history: Vec<i64>,
+    hist_len: usize,
 }
 
 impl BeamSearchScorer {
@@ -194,6 +224,8 @@ impl BeamSearchScorer {
             num_beam_hyps_to_keep,
             hyps,
             done: vec![false; batch_size],
+            history: Vec::new(),
+            hist_len: 0,
         })
     }
 
@@ -276,11 +308,14 @@ impl BeamSearchScorer {
                     if rank >= beams {
                         continue;
                     }
-                    self.hyps[b].add(
+                    let mut hist = self.history_row(row).to_vec();
+                    hist.push(row as i64);
+                    self.hyps[b].add_with_beam_indices(
                         input_ids.row(row).to_vec(),
                         score as f64,
                         cur_len.saturating_sub(decoder_prompt_len),
                         Some(token),
+                        hist,
                     );
                 } else {
                     out.scores[o + beam_idx] = score;
@@ -307,7 +342,21 @@ impl BeamSearchScorer {
             self.done[b] =
                 self.done[b] || self.hyps[b].is_done(best as f64, cur_len, decoder_prompt_len)?;
         }
+        // the running rows' histories follow the reorder, plus this step's source row
+        let old_len = self.hist_len;
+        let mut history = Vec::with_capacity(batch * beams * (old_len + 1));
+        for &src in &out.indices {
+            history.extend_from_slice(&self.history[src * old_len..(src + 1) * old_len]);
+            history.push(src as i64);
+        }
+        self.history = history;
+        self.hist_len = old_len + 1;
         Ok(out)
+    }
+
+    /// The beam index history of running row `row` (empty before the first step).
+    pub fn history_row(&self, row: usize) -> &[i64] {
+        &self.history[row * self.hist_len..(row + 1) * self.hist_len]
     }
 
     /// Adds the running beams of unfinished batch items, then returns the
@@ -333,11 +382,13 @@ impl BeamSearchScorer {
             for j in 0..beams {
                 let row = b * beams + j;
                 let generated_len = input_ids.len().saturating_sub(decoder_prompt_len);
-                self.hyps[b].add(
+                let hist = self.history_row(row).to_vec();
+                self.hyps[b].add_with_beam_indices(
                     input_ids.row(row).to_vec(),
                     final_beam_scores[row] as f64,
                     generated_len,
                     None,
+                    hist,
                 );
             }
         }
@@ -378,6 +429,8 @@ impl BeamSearchScorer {
         };
         let rows = best.len();
         let mut sequences = vec![fill; rows * len];
+        let width = len.saturating_sub(decoder_prompt_len);
+        let mut beam_indices = vec![-1i64; rows * width];
         for (i, h) in best.iter().enumerate() {
             let n = h.tokens.len().min(len);
             sequences[i * len..i * len + n].copy_from_slice(&h.tokens[..n]);
@@ -385,12 +438,15 @@ impl BeamSearchScorer {
                 sequences[i * len + h.tokens.len()] =
                     h.eos.or(eos_token_id.first().copied()).unwrap_or(fill);
             }
+            let k = h.beam_indices.len().min(width);
+            beam_indices[i * width..i * width + k].copy_from_slice(&h.beam_indices[..k]);
         }
         Ok(Finalized {
             sequences,
             rows,
             len,
             scores: Some(best.iter().map(|h| h.score as f32).collect()),
+            beam_indices: Some(beam_indices),
         })
     }
 }

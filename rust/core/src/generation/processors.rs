@@ -409,6 +409,23 @@ impl LogitsProcessor {
         }
     }
 
+    /// Sampling warpers (and the final renormalisation): transformers appends them after the
+    /// processors *and* after any custom processor of the user.
+    pub fn is_warper(&self) -> bool {
+        use LogitsProcessor::*;
+        matches!(
+            self,
+            Temperature { .. }
+                | TopK { .. }
+                | TopP { .. }
+                | MinP { .. }
+                | Typical { .. }
+                | EpsilonCutoff { .. }
+                | EtaCutoff { .. }
+                | LogitNormalization
+        )
+    }
+
     /// Rows of logits this processor consumes per row of `input_ids` (2 for batched CFG).
     fn rows_per_input_row(&self) -> usize {
         match self {
@@ -1177,9 +1194,31 @@ impl LogitsProcessorList {
     /// many with classifier-free guidance). Returns the number of rows that hold the result:
     /// `ids.rows()`.
     pub fn process(&self, ids: Tokens<'_>, logits: &mut [f32], vocab: usize) -> Result<usize> {
+        self.process_range(ids, logits, vocab, 0..self.processors.len())
+    }
+
+    /// Index of the first warper ([`LogitsProcessor::is_warper`]): custom processors go
+    /// between `..warpers_start()` and `warpers_start()..`, as in transformers' list.
+    pub fn warpers_start(&self) -> usize {
+        self.processors
+            .iter()
+            .position(LogitsProcessor::is_warper)
+            .unwrap_or(self.processors.len())
+    }
+
+    /// [`process`](Self::process) restricted to the processors in `range` (same buffer
+    /// layout: `logits` holds the rows the whole list expects).
+    pub fn process_range(
+        &self,
+        ids: Tokens<'_>,
+        logits: &mut [f32],
+        vocab: usize,
+        range: std::ops::Range<usize>,
+    ) -> Result<usize> {
         let rows = ids.rows();
         check_logits(logits, rows * self.rows_per_input_row(), vocab)?;
-        for (i, proc) in self.processors.iter().enumerate() {
+        let range = range.start.min(self.processors.len())..range.end.min(self.processors.len());
+        for (i, proc) in self.processors.iter().enumerate().take(range.end).skip(range.start) {
             let factor = proc.rows_per_input_row();
             if factor > 1 && i > 0 {
                 return invalid_config(format!(

@@ -80,6 +80,9 @@ pub struct GenerationState {
     beam: Option<BeamSearchScorer>,
     beam_scores: Vec<f32>,
     done: bool,
+    /// Between [`process_logits`](GenerationState::process_logits) and
+    /// [`select`](GenerationState::select).
+    pending: bool,
 }
 
 impl GenerationState {
@@ -188,6 +191,7 @@ impl GenerationState {
             beam,
             beam_scores,
             done: false,
+            pending: false,
         })
     }
 
@@ -259,20 +263,79 @@ impl GenerationState {
     /// `[logits_rows(), vocab]` row-major; they are used as scratch space and hold the
     /// processed scores afterwards.
     pub fn step(&mut self, logits: &mut [f32], vocab: usize) -> Result<StepOutput> {
+        self.check_step(logits, vocab)?;
+        if self.pending {
+            return invalid_input("a split step is in progress: call select()");
+        }
+        let all = self.processors.len();
+        self.prepare(logits, vocab, all)?;
+        self.finish(logits, vocab, all)
+    }
+
+    /// First half of a step split around custom processors (transformers' list order:
+    /// built-in processors, custom processors, sampling warpers). Beam modes turn `logits`
+    /// into log-probabilities first, as transformers' beam search does; then the built-in
+    /// processors run, in place. Modify `logits[..num_rows]` (the custom processors, given
+    /// [`sequences`](Self::sequences) as their `input_ids`), then call
+    /// [`select`](Self::select) with the same buffer.
+    pub fn process_logits(&mut self, logits: &mut [f32], vocab: usize) -> Result<()> {
+        self.check_step(logits, vocab)?;
+        if self.pending {
+            return invalid_input("process_logits() was already called for this step: call select()");
+        }
+        let split = self.processors.warpers_start();
+        self.prepare(logits, vocab, split)?;
+        self.pending = true;
+        Ok(())
+    }
+
+    /// Second half of a split step: the sampling warpers, then token choice (greedy,
+    /// sampling, or beam selection on the running beam scores), as [`step`](Self::step).
+    pub fn select(&mut self, logits: &mut [f32], vocab: usize) -> Result<StepOutput> {
+        self.check_step(logits, vocab)?;
+        if !self.pending {
+            return invalid_input("select() needs process_logits() first");
+        }
+        self.pending = false;
+        let split = self.processors.warpers_start();
+        self.finish(logits, vocab, split)
+    }
+
+    fn check_step(&self, logits: &[f32], vocab: usize) -> Result<()> {
         if self.done {
             return invalid_input("generation is already done: call finalize()");
         }
-        check_logits(logits, self.logits_rows(), vocab)?;
+        check_logits(logits, self.logits_rows(), vocab)
+    }
+
+    /// log_softmax (beam modes) and the processors `..upto`.
+    fn prepare(&mut self, logits: &mut [f32], vocab: usize, upto: usize) -> Result<()> {
+        let ids = Tokens::with_stride(&self.seqs, self.rows, self.cur_len, self.stride)?;
         if self.mode.is_beam() {
-            self.beam_step(logits, vocab)
+            // transformers: log_softmax first, then the processors, then + running beam scores
+            for row in logits.chunks_mut(vocab) {
+                log_softmax_in_place(row);
+            }
+        }
+        self.processors.process_range(ids, logits, vocab, 0..upto)?;
+        Ok(())
+    }
+
+    /// The processors `from..`, then the token choice.
+    fn finish(&mut self, logits: &mut [f32], vocab: usize, from: usize) -> Result<StepOutput> {
+        if from < self.processors.len() {
+            let ids = Tokens::with_stride(&self.seqs, self.rows, self.cur_len, self.stride)?;
+            self.processors
+                .process_range(ids, logits, vocab, from..self.processors.len())?;
+        }
+        if self.mode.is_beam() {
+            self.beam_select(logits, vocab)
         } else {
-            self.sample_step(logits, vocab)
+            self.sample_select(logits, vocab)
         }
     }
 
-    fn sample_step(&mut self, logits: &mut [f32], vocab: usize) -> Result<StepOutput> {
-        let ids = Tokens::with_stride(&self.seqs, self.rows, self.cur_len, self.stride)?;
-        self.processors.process(ids, logits, vocab)?;
+    fn sample_select(&mut self, logits: &mut [f32], vocab: usize) -> Result<StepOutput> {
         let pad = self.cfg.pad_token_id.unwrap_or(0);
         let use_pad = self.criteria.has_eos();
         let mut next = Vec::with_capacity(self.rows);
@@ -308,14 +371,11 @@ impl GenerationState {
         })
     }
 
-    fn beam_step(&mut self, logits: &mut [f32], vocab: usize) -> Result<StepOutput> {
+    /// `logits` hold the processed log-probabilities: add the running beam scores, pick the
+    /// candidates, let the scorer choose the beams.
+    fn beam_select(&mut self, logits: &mut [f32], vocab: usize) -> Result<StepOutput> {
         let rows = self.rows;
         let ids = Tokens::with_stride(&self.seqs, rows, self.cur_len, self.stride)?;
-        // transformers: log_softmax first, then the processors, then + running beam scores
-        for row in logits.chunks_mut(vocab) {
-            log_softmax_in_place(row);
-        }
-        self.processors.process(ids, logits, vocab)?;
         let scores = &mut logits[..rows * vocab];
         for (r, row) in scores.chunks_mut(vocab).enumerate() {
             let s = self.beam_scores[r];
@@ -390,6 +450,7 @@ impl GenerationState {
                     rows: self.rows,
                     len: self.cur_len,
                     scores: None,
+                    beam_indices: None,
                 })
             }
         }

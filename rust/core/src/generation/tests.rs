@@ -876,3 +876,174 @@ fn generation_perf_processor_timings() {
         t.elapsed().as_secs_f64() * 1e3 / 50.0
     );
 }
+
+// -- split steps (custom processors between the built-in ones and the warpers) and beam indices
+
+/// Drives two states over the same synthetic model: one with `step`, one with
+/// `process_logits` + `custom` + `select`. Returns both finalized outputs.
+fn run_split_vs_step(
+    cfg: &Value,
+    prompt: &TokenMatrix,
+    vocab: usize,
+    custom: impl Fn(Tokens<'_>, &mut [f32]),
+    reference_cfg: &Value,
+) -> (Finalized, Finalized) {
+    let cfg = GenerationConfig::from_json(cfg).unwrap();
+    let ref_cfg = GenerationConfig::from_json(reference_cfg).unwrap();
+    let mut split = GenerationState::new(&cfg, prompt.view(), None, Some(3), None).unwrap();
+    let mut whole = GenerationState::new(&ref_cfg, prompt.view(), None, Some(3), None).unwrap();
+    loop {
+        let logits_of = |st: &GenerationState| -> Vec<f32> {
+            let seqs = st.sequences();
+            (0..seqs.rows())
+                .flat_map(|r| synthetic_logits(seqs.row(r), vocab, &[(1, 0.15)]))
+                .collect()
+        };
+        let mut a = logits_of(&split);
+        let mut b = logits_of(&whole);
+        split.process_logits(&mut a, vocab).unwrap();
+        custom(split.sequences(), &mut a);
+        let oa = split.select(&mut a, vocab).unwrap();
+        let ob = whole.step(&mut b, vocab).unwrap();
+        assert_eq!(oa, ob);
+        if oa.done {
+            break;
+        }
+    }
+    (split.finalize().unwrap(), whole.finalize().unwrap())
+}
+
+#[test]
+fn generation_split_step_without_custom_processors_equals_step() {
+    let prompt = TokenMatrix::from_rows(&[vec![3, 5], vec![9, 4]]).unwrap();
+    for cfg in [
+        json!({"max_new_tokens": 6, "eos_token_id": 1, "repetition_penalty": 1.3}),
+        json!({"do_sample": true, "top_k": 6, "temperature": 0.7, "max_new_tokens": 6, "eos_token_id": 1}),
+        json!({"num_beams": 3, "max_new_tokens": 7, "eos_token_id": 1, "pad_token_id": 0,
+               "num_return_sequences": 2, "no_repeat_ngram_size": 2, "length_penalty": 0.7}),
+        json!({"num_beams": 3, "do_sample": true, "top_k": 5, "top_p": 0.9, "max_new_tokens": 7,
+               "eos_token_id": 1, "pad_token_id": 0, "renormalize_logits": true}),
+    ] {
+        let (a, b) = run_split_vs_step(&cfg, &prompt, 24, |_, _| {}, &cfg);
+        assert_eq!(a, b, "{cfg}");
+    }
+}
+
+#[test]
+fn generation_split_step_custom_processor_runs_before_warpers_on_log_probs() {
+    // a custom processor that bans token 7 is the built-in suppress_tokens=[7] (which is
+    // applied after log_softmax in beam modes, before the warpers)
+    let prompt = TokenMatrix::from_rows(&[vec![3, 5], vec![9, 4]]).unwrap();
+    let ban = |_: Tokens<'_>, x: &mut [f32]| {
+        for row in x.chunks_mut(24) {
+            row[7] = f32::NEG_INFINITY;
+        }
+    };
+    for cfg in [
+        json!({"num_beams": 3, "max_new_tokens": 7, "eos_token_id": 1, "pad_token_id": 0,
+               "repetition_penalty": 1.2}),
+        json!({"num_beams": 2, "do_sample": true, "top_k": 4, "temperature": 0.8,
+               "max_new_tokens": 6, "eos_token_id": 1, "pad_token_id": 0}),
+        json!({"do_sample": true, "top_p": 0.8, "max_new_tokens": 6, "eos_token_id": 1}),
+    ] {
+        let mut with_builtin = cfg.clone();
+        with_builtin["suppress_tokens"] = json!([7]);
+        let (a, b) = run_split_vs_step(&cfg, &prompt, 24, ban, &with_builtin);
+        assert_eq!(a, b, "{cfg}");
+    }
+    // and the processors see log-probabilities in beam modes: rows sum to 1 in prob space
+    let cfg = GenerationConfig::from_json(&json!({"num_beams": 2, "max_new_tokens": 2})).unwrap();
+    let one = TokenMatrix::from_rows(&[vec![1]]).unwrap();
+    let mut st = GenerationState::new(&cfg, one.view(), None, None, None).unwrap();
+    let mut l = hash_logits(2, 24, 9);
+    st.process_logits(&mut l, 24).unwrap();
+    for row in l.chunks(24) {
+        let total: f64 = row.iter().map(|&x| (x as f64).exp()).sum();
+        assert!((total - 1.0).abs() < 1e-5, "{total}");
+    }
+}
+
+#[test]
+fn generation_split_step_misuse_is_an_error() {
+    let cfg = GenerationConfig::from_json(&json!({"num_beams": 2, "max_new_tokens": 3})).unwrap();
+    let one = TokenMatrix::from_rows(&[vec![1]]).unwrap();
+    let mut st = GenerationState::new(&cfg, one.view(), None, None, None).unwrap();
+    let mut l = hash_logits(2, 8, 1);
+    assert!(st.select(&mut l.clone(), 8).is_err());
+    st.process_logits(&mut l, 8).unwrap();
+    assert!(st.process_logits(&mut l.clone(), 8).is_err());
+    assert!(st.step(&mut l.clone(), 8).is_err());
+    assert!(st.select(&mut [0.0; 3], 8).is_err());
+    st.select(&mut l, 8).unwrap();
+}
+
+/// For every returned hypothesis, `beam_indices[j]` names the running row whose prefix the
+/// hypothesis had before generated step `j` (so that row's logits produced token `j`).
+#[test]
+fn generation_beam_indices_trace_each_hypothesis() {
+    let vocab = 24;
+    let mut saw_early_finish = false;
+    for (cfg, prompt) in [
+        (
+            json!({"num_beams": 3, "max_new_tokens": 9, "eos_token_id": 1, "pad_token_id": 0,
+                   "num_return_sequences": 3}),
+            vec![vec![3, 5], vec![9, 4]],
+        ),
+        (
+            json!({"num_beams": 4, "max_new_tokens": 6, "eos_token_id": [1, 2], "pad_token_id": 0,
+                   "num_return_sequences": 2, "length_penalty": 1.5}),
+            vec![vec![7]],
+        ),
+        (
+            json!({"num_beams": 2, "do_sample": true, "max_new_tokens": 8, "eos_token_id": 1,
+                   "pad_token_id": 0, "early_stopping": true}),
+            vec![vec![2, 2, 6]],
+        ),
+    ] {
+        let cfg_v = GenerationConfig::from_json(&cfg).unwrap();
+        let prompt = TokenMatrix::from_rows(&prompt).unwrap();
+        let p = prompt.len;
+        let mut st = GenerationState::new(&cfg_v, prompt.view(), None, Some(11), None).unwrap();
+        let mut before: Vec<Vec<Vec<i64>>> = Vec::new();
+        loop {
+            let seqs = st.sequences();
+            before.push((0..seqs.rows()).map(|r| seqs.row(r).to_vec()).collect());
+            let mut l: Vec<f32> = (0..seqs.rows())
+                .flat_map(|r| synthetic_logits(seqs.row(r), vocab, &[(1, 0.25), (2, 0.1)]))
+                .collect();
+            if st.step(&mut l, vocab).unwrap().done {
+                break;
+            }
+        }
+        let f = st.finalize().unwrap();
+        let bi = f.beam_indices.clone().expect("beam modes report beam indices");
+        let width = f.len - p;
+        assert_eq!(bi.len(), f.rows * width, "{cfg}");
+        let eos = cfg_v.eos_ids().to_vec();
+        for (h, seq) in rows_of(&f).iter().enumerate() {
+            let idx = &bi[h * width..(h + 1) * width];
+            let n = idx.iter().take_while(|&&i| i >= 0).count();
+            assert!(idx[n..].iter().all(|&i| i == -1), "{cfg}: {idx:?}");
+            assert!(n >= 1 && n <= before.len(), "{cfg}: {idx:?}");
+            saw_early_finish |= n < before.len();
+            for (j, &row) in idx[..n].iter().enumerate() {
+                let row = row as usize;
+                // rows of another batch item are never used
+                assert_eq!(row / cfg_v.num_beams, h / cfg_v.num_return_sequences);
+                assert_eq!(before[j][row], seq[..p + j], "{cfg}: hyp {h} step {j}");
+            }
+            if n < width {
+                // ended early: with an eos right after its last traced token
+                assert!(eos.contains(&seq[p + n - 1]), "{cfg}: {seq:?}");
+            }
+        }
+    }
+    // hypotheses that ended before the others (shorter histories) were covered
+    assert!(saw_early_finish);
+    // greedy / sampling report none
+    let cfg = greedy_cfg(json!({}));
+    let one = TokenMatrix::from_rows(&[vec![1]]).unwrap();
+    let mut st = GenerationState::new(&cfg, one.view(), None, None, None).unwrap();
+    st.step(&mut [0.0, 0.0, 0.0, 9.0, 0.0], 5).unwrap();
+    assert_eq!(st.finalize().unwrap().beam_indices, None);
+}
