@@ -1,4 +1,5 @@
-"""image-segmentation: panoptic and instance (DETR-style: logits + pred_masks) and semantic (Segformer…)."""
+"""image-segmentation: panoptic and instance (DETR: logits + pred_masks; MaskFormer: class_queries_logits +
+masks_queries_logits) and semantic (Segformer…, MaskFormer)."""
 
 from __future__ import annotations
 
@@ -35,8 +36,10 @@ class ImageSegmentationPipeline(Pipeline):
       a query is a segment when ``> overlap_mask_area_threshold`` of its ``>= mask_threshold`` area survives;
       panoptic fuses the queries of each class in ``label_ids_to_fuse`` into one segment. ``score`` is the
       query's class probability. One entry per segment, in segment order.
+    * instance with MaskFormer / Mask2Former: ``transformers``' per-class top-k rule instead (see
+      ``MaskFormerImageProcessor.post_process_instance_segmentation``).
     * semantic (Segformer…): logits resized bilinearly, best class per pixel; one entry per class present,
-      in class-id order, ``score`` None.
+      in class-id order, ``score`` None. MaskFormer: class × mask probabilities summed over queries first.
 
     Masks are at the image size, or ``target_sizes[i]`` (``[height, width]``) when given.
     """
@@ -69,17 +72,18 @@ class ImageSegmentationPipeline(Pipeline):
         for index, outputs, _ in run_images(self, prepared, batch_size):
             size = tuple(int(v) for v in target_sizes[index]) if target_sizes is not None else (
                 prepared[index].height, prepared[index].width)
+            batch = {k: v[None] for k, v in outputs.items() if isinstance(v, np.ndarray)}
             if subtask == "semantic":
-                if "logits" not in outputs:
+                # per-pixel logits (Segformer…) or class + mask queries (MaskFormer)
+                if "logits" not in batch and "class_queries_logits" not in batch:
                     raise InvalidInputError(f"the model returned no logits (outputs: {', '.join(outputs)})")
-                processed = processor.post_process_semantic_segmentation({"logits": outputs["logits"][None]}, [size])[0]
+                processed = processor.post_process_semantic_segmentation(batch, [size])[0]
                 results[index] = [
                     {"score": None, "label": id2label.get(label, f"LABEL_{label}"),
                      "mask": _mask(processed["segmentation"], label)}
                     for label in processed["labels"]
                 ]
                 continue
-            batch = {k: v[None] for k, v in outputs.items() if isinstance(v, np.ndarray)}
             fn = getattr(processor, _SUBTASKS[subtask])
             if subtask == "panoptic":
                 processed = fn(batch, threshold, mask_threshold, overlap_mask_area_threshold, label_ids_to_fuse, [size])[0]

@@ -21,13 +21,17 @@ from .families import (
     DeiTImageProcessor,
     DetrImageProcessor,
     DPTImageProcessor,
+    EfficientNetImageProcessor,
     GLPNImageProcessor,
     ImageFeatureExtractor,
     MobileNetV1ImageProcessor,
     MobileNetV2ImageProcessor,
+    MobileNetV3ImageProcessor,
+    MobileNetV4ImageProcessor,
     MobileViTImageProcessor,
     OwlViTImageProcessor,
     PvtImageProcessor,
+    SapiensImageProcessor,
     SegformerImageProcessor,
     SiglipImageProcessor,
     Swin2SRImageProcessor,
@@ -47,8 +51,11 @@ from .special import (
 from .post_processing import (
     center_to_corners_format,
     interpolate_bilinear,
+    interpolate_nearest,
     compute_segments,
     post_process_instance_segmentation,
+    post_process_maskformer_instance_segmentation,
+    post_process_maskformer_semantic_segmentation,
     post_process_object_detection,
     post_process_panoptic_segmentation,
     post_process_semantic_segmentation,
@@ -64,7 +71,9 @@ _FAMILIES = {
     "Detr": DetrImageProcessor, "Yolos": YolosImageProcessor, "Donut": DonutImageProcessor,
     "Nougat": NougatImageProcessor, "Sam": SamImageProcessor, "VitMatte": VitMatteImageProcessor,
     "RTDetr": RTDetrImageProcessor, "Owlv2": Owlv2ImageProcessor, "MaskFormer": MaskFormerImageProcessor,
-    "Mask2Former": Mask2FormerImageProcessor,
+    "Mask2Former": Mask2FormerImageProcessor, "Sapiens": SapiensImageProcessor,
+    "EfficientNet": EfficientNetImageProcessor, "MobileNetV3": MobileNetV3ImageProcessor,
+    "MobileNetV4": MobileNetV4ImageProcessor,
 }
 
 #: ``image_processor_type`` / ``feature_extractor_type`` → class (``XImageProcessor`` and the legacy
@@ -120,5 +129,7 @@ __all__ = [
     "IMAGE_PROCESSORS", "get_num_threads", "set_num_threads", "ImageProcessor", "ImageFeatureExtractor", "Options", "PreprocessedImage",
     "image_processor_class", "image_processor_from_config", "center_to_corners_format",
     "post_process_object_detection", "post_process_semantic_segmentation", "interpolate_bilinear",
+    "interpolate_nearest", "post_process_maskformer_semantic_segmentation",
+    "post_process_maskformer_instance_segmentation",
     "post_process_panoptic_segmentation", "post_process_instance_segmentation", "compute_segments", *sorted({c.__name__ for c in _FAMILIES.values()}),
 ]

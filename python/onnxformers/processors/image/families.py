@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from .base import (
     ImageProcessor,
     Options,
     PreprocessedImage,
+    _per_channel,
     _resize,
     enforce_size_divisibility,
     js_edge_size,
@@ -92,10 +93,69 @@ class SegformerImageProcessor(SemanticSegmentationMixin, ImageProcessor):
                     image_mean=IMAGENET_DEFAULT_MEAN, image_std=IMAGENET_DEFAULT_STD)
 
 
+class SapiensImageProcessor(SemanticSegmentationMixin, ImageFeatureExtractor):
+    """Transformers.js 3.0.0's ``SapiensFeatureExtractor``: the generic processor (every option from the
+    config, Hub exports give ``size {height, width}``, bilinear, ImageNet statistics) with Segformer's
+    semantic-segmentation post-processing. ``transformers`` has no Sapiens processor; with a
+    ``{height, width}`` size it computes what ``SegformerImageProcessor`` computes."""
+
+
 class PvtImageProcessor(ImageProcessor):
+    """``transformers``' defaults: 224² (bilinear), ImageNet statistics. (Transformers.js 3.0.0's class is
+    the generic processor; the two agree on every Hub config, which spells all of these out.)"""
+
     default_to_square = True
     defaults = dict(_BASE, size={"height": 224, "width": 224}, resample=2,
                     image_mean=IMAGENET_DEFAULT_MEAN, image_std=IMAGENET_DEFAULT_STD)
+
+
+class EfficientNetImageProcessor(ImageProcessor):
+    """Resize to ``{height, width}`` (nearest by default), optional centre crop, rescale (minus 1 with
+    ``rescale_offset``), normalize, and with ``include_top`` (default) divide by ``image_std`` once more
+    (``transformers`` normalizes twice; Transformers.js squares the std, which is the same up to rounding)."""
+
+    default_to_square = True
+    extra_options: ClassVar[Tuple[str, ...]] = ("include_top", "rescale_offset")
+    defaults = dict(_BASE, size={"height": 346, "width": 346}, resample=0, do_center_crop=False,
+                    crop_size={"height": 289, "width": 289}, rescale_offset=False, include_top=True,
+                    image_mean=IMAGENET_STANDARD_MEAN, image_std=IMAGENET_STANDARD_STD)
+
+    def _flag(self, opts: Options, name: str) -> bool:
+        return bool(opts.extra.get(name, self.defaults[name]))
+
+    def _table(self, opts: Options, channels: int) -> np.ndarray:
+        offset, top = self._flag(opts, "rescale_offset"), self._flag(opts, "include_top")
+        key = ("efficientnet", offset, top, opts.do_rescale, opts.rescale_factor, opts.do_normalize,
+               opts.image_mean, opts.image_std, channels)
+        table = self._tables.get(key)
+        if table is None:
+            # transformers' steps, each rounded to float32 as it rounds them
+            values = np.arange(256, dtype=np.float64)
+            if opts.do_rescale:
+                values = (values * opts.rescale_factor).astype(np.float32)
+                if offset:
+                    values = values - np.float32(1)
+            table = np.repeat(values.astype(np.float32)[None, :], channels, axis=0)
+            std = _per_channel(opts.image_std, channels, "image_std") if opts.image_std is not None else None
+            if opts.do_normalize:
+                mean = _per_channel(opts.image_mean, channels, "image_mean")
+                table = (table - mean[:, None]) / std[:, None]
+            if top:
+                if std is None:
+                    raise InvalidConfigError(f"{type(self).__name__}: include_top needs image_std")
+                table = (table - np.float32(0)) / std[:, None]
+            table = np.ascontiguousarray(table, dtype=np.float32)
+            self._tables[key] = table
+        return table
+
+
+class MobileNetV3ImageProcessor(ImageFeatureExtractor):
+    """Transformers.js' ``MobileNetV3FeatureExtractor``: the generic processor (``transformers`` has no
+    MobileNetV3 class; the Hub exports come from timm and spell every option out)."""
+
+
+class MobileNetV4ImageProcessor(ImageFeatureExtractor):
+    """Transformers.js' ``MobileNetV4FeatureExtractor``: the generic processor, as for MobileNetV3."""
 
 
 class SiglipImageProcessor(ImageProcessor):

@@ -153,7 +153,9 @@ def compute_segments(mask_probs: np.ndarray, pred_scores: np.ndarray, pred_label
         mask_k = mask_labels == k
         area = int(mask_k.sum())
         original_area = int((weighted[k] >= mask_threshold).sum())
-        if not (area > 0 and original_area > 0 and area / original_area > overlap_mask_area_threshold):
+        # torch divides the two int64 counts into a float32 (28/35 → 0.8000000119 > 0.8): the same here
+        if not (area > 0 and original_area > 0
+                and float(np.float32(area) / np.float32(original_area)) > overlap_mask_area_threshold):
             continue
         if label in stuff:
             current_id = stuff[label]
@@ -214,3 +216,131 @@ def post_process_instance_segmentation(outputs: Mapping[str, Any], threshold: fl
     that survives is its own segment."""
     return post_process_panoptic_segmentation(outputs, threshold, mask_threshold, overlap_mask_area_threshold,
                                               None, target_sizes)
+
+
+# ------------------------------------------------------------------------------------------------
+# MaskFormer / Mask2Former (class queries × mask queries)
+
+
+def interpolate_nearest(data: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    """Resize the last two axes of ``data`` to ``size`` (height, width) by nearest neighbour, with
+    ``torch.nn.functional.interpolate(mode="nearest")``'s index arithmetic (float32 scale, floor; exact
+    copies for the same size and for ×2)."""
+    data = np.asarray(data)
+    out_h, out_w = int(size[0]), int(size[1])
+    if out_h < 1 or out_w < 1:
+        raise InvalidInputError(f"interpolation size must be positive, got {size}")
+    in_h, in_w = data.shape[-2:]
+
+    def index(n_out: int, n_in: int) -> np.ndarray:
+        if n_out == n_in:
+            return np.arange(n_out)
+        if n_out == 2 * n_in:
+            return np.arange(n_out) >> 1
+        scale = np.float32(np.float32(n_in) / np.float32(n_out))
+        src = np.floor(np.arange(n_out, dtype=np.float32) * scale).astype(np.int64)
+        return np.minimum(src, n_in - 1)
+
+    return data[..., index(out_h, in_h)[:, None], index(out_w, in_w)[None, :]]
+
+
+def _maskformer_outputs(outputs: Mapping[str, Any], mask_size: Optional[Tuple[int, int]]) -> Tuple[np.ndarray, np.ndarray]:
+    logits = outputs.get("class_queries_logits", outputs.get("logits"))
+    masks = outputs.get("masks_queries_logits", outputs.get("pred_masks"))
+    if logits is None or masks is None:
+        raise InvalidInputError("MaskFormer post-processing needs class_queries_logits and masks_queries_logits; "
+                                f"got {', '.join(outputs)}")
+    logits = np.asarray(logits, dtype=np.float32)
+    masks = np.asarray(masks, dtype=np.float32)
+    if logits.ndim != 3 or masks.ndim != 4 or masks.shape[:2] != logits.shape[:2]:
+        raise InvalidInputError(f"expected class_queries_logits [batch, queries, labels + 1] and masks_queries_logits "
+                                f"[batch, queries, h, w], got {list(logits.shape)} and {list(masks.shape)}")
+    if logits.shape[-1] < 2:
+        raise InvalidInputError("class_queries_logits needs at least one class besides \"no object\"")
+    if mask_size is not None:  # Mask2Former: back to the 384x384 the masks were trained at
+        masks = interpolate_bilinear(masks, mask_size)
+    return logits, masks
+
+
+def _sigmoid_f32(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return (np.float32(1) / (np.float32(1) + np.exp(-x))).astype(np.float32)
+
+
+def _check_targets(target_sizes: Optional[Sequence[Tuple[int, int]]], batch: int) -> None:
+    if target_sizes is not None and len(target_sizes) != batch:
+        raise InvalidInputError("Make sure that you pass in as many target sizes as the batch dimension of the logits")
+
+
+def post_process_maskformer_semantic_segmentation(outputs: Mapping[str, Any],
+                                                  target_sizes: Optional[Sequence[Tuple[int, int]]] = None,
+                                                  mask_size: Optional[Tuple[int, int]] = None) -> List[dict]:
+    """``transformers``' MaskFormer / Mask2Former semantic segmentation: per pixel, the class ``c`` maximizing
+    ``sum_q softmax(class_queries_logits)[q, c] * sigmoid(masks_queries_logits)[q]`` ("no object" dropped),
+    after bilinear resizing of those class maps to ``target_sizes[i]`` when given. ``mask_size`` (Mask2Former:
+    384²) first resizes the mask logits. Per image ``{"segmentation": int32 [h, w], "labels": sorted ids}``."""
+    logits, masks = _maskformer_outputs(outputs, mask_size)
+    _check_targets(target_sizes, logits.shape[0])
+    classes = _softmax_f32(logits)[..., :-1]
+    probs = _sigmoid_f32(masks)
+    results = []
+    for i in range(logits.shape[0]):
+        # einsum("qc,qhw->chw") as one matrix product, float32 like torch's
+        q, h, w = probs[i].shape
+        maps = (classes[i].T @ probs[i].reshape(q, h * w)).reshape(-1, h, w).astype(np.float32)
+        if target_sizes is not None:
+            maps = interpolate_bilinear(maps, tuple(int(v) for v in target_sizes[i]))
+        segmentation = np.argmax(maps, axis=0).astype(np.int32)
+        results.append({"segmentation": segmentation, "labels": [int(v) for v in np.unique(segmentation)]})
+    return results
+
+
+def post_process_maskformer_instance_segmentation(outputs: Mapping[str, Any], threshold: float = 0.5,
+                                                  mask_threshold: float = 0.5, overlap_mask_area_threshold: float = 0.8,
+                                                  target_sizes: Optional[Sequence[Tuple[int, int]]] = None,
+                                                  mask_size: Optional[Tuple[int, int]] = None) -> List[dict]:
+    """``transformers``' MaskFormer / Mask2Former instance segmentation (``mask_threshold`` and
+    ``overlap_mask_area_threshold`` are accepted and unused, as there):
+
+    * the ``num_queries`` best (query, class) pairs of ``softmax(class_queries_logits)`` ("no object"
+      dropped), in ``torch.topk(sorted=False)``'s order (see :mod:`._torch_topk`), each query possibly
+      several times with different classes;
+    * each pair's binary mask is ``mask_logits > 0``; its score is the class probability × the mean mask
+      probability over that mask;
+    * masks are resized by nearest neighbour to ``target_sizes[i]``; walking the pairs in order, each with a
+      non-empty mask and ``score >= threshold`` becomes segment ``0, 1, …`` and paints its pixels (later ones
+      overwrite earlier ones). Pixels of no segment are -1.
+
+    Per image ``{"segmentation": int32 [h, w], "segments_info": [{"id", "label_id", "was_fused", "score"}]}``.
+    """
+    from ._torch_topk import topk_unsorted_indices
+
+    logits, masks = _maskformer_outputs(outputs, mask_size)
+    _check_targets(target_sizes, logits.shape[0])
+    batch, num_queries, num_labels = logits.shape
+    num_classes = num_labels - 1
+    results = []
+    for i in range(batch):
+        scores = _softmax_f32(logits[i])[:, :-1].reshape(-1)
+        top = np.asarray(topk_unsorted_indices(scores, num_queries), dtype=np.int64)
+        top_scores = scores[top]
+        labels = top % num_classes
+        mask_logits = masks[i][top // num_classes]
+        binary = (mask_logits > 0).astype(np.float32)
+        flat = binary.reshape(num_queries, -1)
+        mask_scores = ((_sigmoid_f32(mask_logits).reshape(num_queries, -1) * flat).sum(1, dtype=np.float32)
+                       / (flat.sum(1, dtype=np.float32) + np.float32(1e-6))).astype(np.float32)
+        pred_scores = (top_scores * mask_scores).astype(np.float32)
+        if target_sizes is not None:
+            binary = interpolate_nearest(binary, tuple(int(v) for v in target_sizes[i]))
+        segmentation = np.full(binary.shape[-2:], -1, dtype=np.int32)
+        segments: List[dict] = []
+        for j in range(num_queries):
+            score = float(pred_scores[j])
+            painted = binary[j] == 1
+            if painted.any() and score >= threshold:
+                segmentation[painted] = len(segments)
+                segments.append({"id": len(segments), "label_id": int(labels[j]), "was_fused": False,
+                                 "score": round(score, 6)})
+        results.append({"segmentation": segmentation, "segments_info": segments})
+    return results

@@ -27,7 +27,13 @@ from .base import (
     shortest_edge_size,
 )
 from .families import DetrImageProcessor
-from .post_processing import center_to_corners_format, interpolate_bilinear, post_process_object_detection
+from .post_processing import (
+    center_to_corners_format,
+    interpolate_bilinear,
+    post_process_maskformer_instance_segmentation,
+    post_process_maskformer_semantic_segmentation,
+    post_process_object_detection,
+)
 
 _BASE = {"do_resize": True, "do_rescale": True, "rescale_factor": 1 / 255, "do_normalize": True}
 
@@ -418,8 +424,8 @@ def owlv2_resize(pixels: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
 class MaskFormerImageProcessor(DetrImageProcessor):
     """Resize the shortest edge to 800 with the longest at most 1333 (``int()`` rounding), then each side up
     to a multiple of ``size_divisor`` (32); rescale, normalize; a batch is padded at the bottom/right with a
-    ``pixel_mask``. Panoptic/instance post-processing is DETR's (``class_queries_logits`` /
-    ``masks_queries_logits`` are read as ``logits`` / ``pred_masks``)."""
+    ``pixel_mask``. Panoptic post-processing is DETR's (``class_queries_logits`` / ``masks_queries_logits``
+    are read as ``logits`` / ``pred_masks``); semantic and instance follow ``transformers``' MaskFormer."""
 
     defaults = dict(_BASE, size={"shortest_edge": 800, "longest_edge": 1333}, size_divisibility=32, resample=2,
                     do_pad=True, image_mean=IMAGENET_DEFAULT_MEAN, image_std=IMAGENET_DEFAULT_STD)
@@ -452,8 +458,20 @@ class MaskFormerImageProcessor(DetrImageProcessor):
     def post_process_panoptic_segmentation(self, outputs: Mapping[str, Any], *args: Any, **kwargs: Any) -> List[dict]:
         return super().post_process_panoptic_segmentation(self._upsampled(outputs), *args, **kwargs)
 
-    def post_process_instance_segmentation(self, outputs: Mapping[str, Any], *args: Any, **kwargs: Any) -> List[dict]:
-        return super().post_process_instance_segmentation(self._upsampled(outputs), *args, **kwargs)
+    def post_process_semantic_segmentation(self, outputs: Mapping[str, Any],
+                                           target_sizes: Optional[List[Tuple[int, int]]] = None) -> List[dict]:
+        """Class probabilities × mask probabilities summed over queries, resized, best class per pixel
+        (``transformers``' rule; see :func:`post_process_maskformer_semantic_segmentation`)."""
+        return post_process_maskformer_semantic_segmentation(outputs, target_sizes, mask_size=self.mask_upsample)
+
+    def post_process_instance_segmentation(self, outputs: Mapping[str, Any], threshold: float = 0.5,
+                                           mask_threshold: float = 0.5, overlap_mask_area_threshold: float = 0.8,
+                                           target_sizes: Optional[List[Tuple[int, int]]] = None) -> List[dict]:
+        """``transformers``' per-class top-k rule (not DETR's): see
+        :func:`post_process_maskformer_instance_segmentation`. Segment ids start at 0; background is -1."""
+        return post_process_maskformer_instance_segmentation(outputs, threshold, mask_threshold,
+                                                             overlap_mask_area_threshold, target_sizes,
+                                                             mask_size=self.mask_upsample)
 
     post_process_object_detection = None  # type: ignore[assignment]
 
