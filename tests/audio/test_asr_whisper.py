@@ -362,3 +362,53 @@ def test_num_frames_option_and_generation_config_override(clips, asr_words):
     assert out["chunks"][0]["timestamp"][1] <= 1.0
     capped = asr_words(clips["fox_en"], generation_config={"max_new_tokens": 3})
     assert capped == asr_words(clips["fox_en"], max_new_tokens=3)
+
+
+# -- beam search + word-level timestamps (references/whisper-beam-word.json, scripts/fixture_builders/beam_refs.py) --
+
+BEAM_WORD = json.loads((FIXTURES / "references" / "whisper-beam-word.json").read_text())
+
+
+def test_beam_word_reference_is_robust():
+    for case in BEAM_WORD["cases"]:
+        assert case["min_gap"] > 10 * REF["onnx_vs_torch_max_abs_logits"], case["id"]
+
+
+@pytest.mark.parametrize("case", BEAM_WORD["cases"], ids=[c["id"] for c in BEAM_WORD["cases"]])
+def test_word_timestamps_with_beams_match_transformers(case, clips, asr_words):
+    """The cross-attentions of the chosen beams (gathered step by step with beam_indices) give
+    transformers' word timestamps."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = _jsonable(asr_words(clips[case["audio"]].copy(), **case["options"]))
+    _assert_same(got, case["output"])
+
+
+def test_token_timestamps_gather_beams(clips, asr_words):
+    """generate() with beams returns beam_indices; token_timestamps gathers each step's row."""
+    from onnxformers.generation import encoder_decoder
+    from onnxformers.generation.whisper import token_timestamps
+
+    model = asr_words.model
+    feats = asr_words.processor.feature_extractor(clips["fox_en"], sampling_rate=SR)["input_features"]
+    hidden = model.sessions["model"].run(None, {"input_features": feats})[0]
+    prompt = np.array([[50257, 50259, 50358, 50362]])  # sot, en, transcribe, notimestamps
+    out = encoder_decoder.generate(model, encoder_outputs=hidden, decoder_input_ids=prompt, num_beams=3,
+                                   max_new_tokens=6, forced_decoder_ids=None, output_attentions=True,
+                                   return_dict_in_generate=True, suppress_tokens=None, begin_suppress_tokens=None)
+    beams = out["beam_indices"]
+    assert beams.shape == (1, out["sequences"].shape[1] - prompt.shape[1])
+    cross = out["cross_attentions"]
+    assert cross[0][0].shape[0] == 3 and cross[0][0].shape[2] == prompt.shape[1]  # every running row, prompt step
+    heads = model.generation_config["alignment_heads"]
+    got = token_timestamps(cross, heads, num_input_ids=prompt.shape[1], beam_indices=beams)
+    assert beams[0].max() > 0  # the returned hypothesis did move between running rows
+    # the same as picking each position's row by hand, then the plain (greedy) path
+    n = int((beams[0] >= 0).sum())
+    rows = np.concatenate([np.repeat(beams[0, :1], prompt.shape[1] - 1), beams[0, :n]])
+    per_layer = [np.concatenate([step[layer] for step in cross], axis=2) for layer in range(len(cross[0]))]
+    picked = [[np.stack([w[rows[i], :, i] for i in range(len(rows))], axis=1)[None] for w in per_layer]]
+    want = token_timestamps(picked, heads, num_input_ids=prompt.shape[1])
+    np.testing.assert_array_equal(got, want)
+    with pytest.raises(InvalidInputError, match="out of range"):
+        token_timestamps(cross, heads, num_input_ids=prompt.shape[1], beam_indices=beams + 5)

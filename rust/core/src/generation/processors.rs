@@ -1218,7 +1218,13 @@ impl LogitsProcessorList {
         let rows = ids.rows();
         check_logits(logits, rows * self.rows_per_input_row(), vocab)?;
         let range = range.start.min(self.processors.len())..range.end.min(self.processors.len());
-        for (i, proc) in self.processors.iter().enumerate().take(range.end).skip(range.start) {
+        for (i, proc) in self
+            .processors
+            .iter()
+            .enumerate()
+            .take(range.end)
+            .skip(range.start)
+        {
             let factor = proc.rows_per_input_row();
             if factor > 1 && i > 0 {
                 return invalid_config(format!(

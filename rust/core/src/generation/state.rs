@@ -281,7 +281,9 @@ impl GenerationState {
     pub fn process_logits(&mut self, logits: &mut [f32], vocab: usize) -> Result<()> {
         self.check_step(logits, vocab)?;
         if self.pending {
-            return invalid_input("process_logits() was already called for this step: call select()");
+            return invalid_input(
+                "process_logits() was already called for this step: call select()",
+            );
         }
         let split = self.processors.warpers_start();
         self.prepare(logits, vocab, split)?;

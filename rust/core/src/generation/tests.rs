@@ -1016,7 +1016,10 @@ fn generation_beam_indices_trace_each_hypothesis() {
             }
         }
         let f = st.finalize().unwrap();
-        let bi = f.beam_indices.clone().expect("beam modes report beam indices");
+        let bi = f
+            .beam_indices
+            .clone()
+            .expect("beam modes report beam indices");
         let width = f.len - p;
         assert_eq!(bi.len(), f.rows * width, "{cfg}");
         let eos = cfg_v.eos_ids().to_vec();
