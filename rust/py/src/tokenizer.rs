@@ -13,12 +13,6 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyInt, PyList, PyString};
 use std::sync::Arc;
 
-/// mimalloc for every Rust allocation of the extension (it lives here because the tokenizer is
-/// what needed it: glibc malloc/free were ~30% of an encode profile). Python's own objects keep
-/// using Python's allocator.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyTokenizer>()?;
     m.add_class::<PyEncoding>()?;
