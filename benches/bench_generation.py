@@ -4,6 +4,12 @@ Peers, measured in the same run on the same ``onnx/model.onnx`` (merged decoder,
 
 * ``onnxformers``: ``AutoModelForCausalLM.from_pretrained(folder).generate(...)`` (Rust core for the
   per-step work, the KV cache kept as ORT values through an I/O binding);
+* ``onnxformers unwrap`` / ``onnxformers fuse``: the same, with ``session_options={"graph_optimizer":
+  "unwrap"|"fuse"}`` (backends/graph_optimizer.py): the SAME file rewritten once at load time and
+  cached next to it: the merged decoder's ``If`` unwrapped; ``fuse`` adds onnxruntime's transformer
+  fusions (RotaryEmbedding, SkipSimplifiedLayerNorm) and constant Reshape/Expand targets in place of
+  the exported Shape→Gather→Concat chains (needs ``onnx`` + ``sympy``). "fuse/peer" = peer's time /
+  fused time;
 * ``numpy loop``: a plain Python loop over ``onnxruntime.InferenceSession.run`` with numpy past
   tensors fed back each step and ``argmax`` on the last logits (what users write by hand);
 * ``optimum``: ``optimum.onnxruntime.ORTModelForCausalLM.generate`` (transformers' generate loop on
