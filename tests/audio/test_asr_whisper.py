@@ -412,3 +412,19 @@ def test_token_timestamps_gather_beams(clips, asr_words):
     np.testing.assert_array_equal(got, want)
     with pytest.raises(InvalidInputError, match="out of range"):
         token_timestamps(cross, heads, num_input_ids=prompt.shape[1], beam_indices=beams + 5)
+
+
+def test_chunked_audio_is_featurized_one_window_at_a_time(clips, asr, monkeypatch):
+    """Hours of chunked audio must not hold every chunk's spectrogram at once: each window's features
+    are computed right before that window is decoded."""
+    import onnxformers.generation.whisper as whisper_generation
+
+    events = []
+    fe = asr.feature_extractor
+    real_fe_call = type(fe).__call__
+    real_generate = whisper_generation.generate
+    monkeypatch.setattr(type(fe), "__call__", lambda self, *a, **k: events.append("features") or real_fe_call(self, *a, **k))
+    monkeypatch.setattr(whisper_generation, "generate", lambda *a, **k: events.append("decode") or real_generate(*a, **k))
+    asr(long_clip(clips), chunk_length_s=10, stride_length_s=2, max_new_tokens=3)
+    assert len(events) >= 8 and events[:4] == ["features", "decode", "features", "decode"]
+    assert all(a != b for a, b in zip(events, events[1:])), events

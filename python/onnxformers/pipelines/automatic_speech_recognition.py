@@ -141,54 +141,56 @@ class AutomaticSpeechRecognitionPipeline(Pipeline):
         rate = int(fe.sampling_rate)
         audio = self._audio(inputs)
 
-        windows = []  # (features, attention_mask, stride in samples | None, num_frames)
-        if chunk_length_s:
-            if not isinstance(chunk_length_s, (int, float)) or chunk_length_s <= 0:
-                raise InvalidInputError(f"chunk_length_s must be a positive number, got {chunk_length_s!r}")
-            if stride_length_s is None:
-                stride_length_s = chunk_length_s / 6
-            if isinstance(stride_length_s, (int, float)):
-                stride_length_s = [stride_length_s, stride_length_s]
-            if len(stride_length_s) != 2 or any(s < 0 for s in stride_length_s):
-                raise InvalidInputError(f"stride_length_s must be a non-negative number or a pair, got {stride_length_s!r}")
-            chunk_len = int(round(chunk_length_s * rate))
-            left = int(round(stride_length_s[0] * rate))
-            right = int(round(stride_length_s[1] * rate))
-            if chunk_len < left + right:
-                raise InvalidInputError("Chunk length must be superior to stride length")
-            if chunk_len > fe.n_samples:
-                warnings.warn(f"chunk_length_s={chunk_length_s} is longer than the model's "
-                              f"{fe.n_samples / rate:g}-second window: each chunk is truncated to it",
-                              UserWarning, stacklevel=3)
-            step = chunk_len - left - right
-            if step <= 0:
-                raise InvalidInputError("chunk_length_s must be longer than the two strides together")
-            for start in range(0, len(audio), step):
-                chunk = audio[start:start + chunk_len]
-                is_last = start + chunk_len >= len(audio)
-                stride = (len(chunk), 0 if start == 0 else left, 0 if is_last else right)
-                if len(chunk) > stride[1]:
-                    feats = fe(chunk, sampling_rate=rate, return_attention_mask=True)
-                    mask = feats["attention_mask"]
-                    windows.append((feats["input_features"], stride, int(np.asarray(mask).sum())))
-                if is_last:
-                    break
-        elif len(audio) > fe.n_samples:
-            if not return_timestamps:
-                raise InvalidInputError(
-                    f"the audio lasts {len(audio) / rate:.1f} s, more than Whisper's {fe.n_samples / rate:g}-second "
-                    f"window: pass chunk_length_s=30 (overlapping windows merged, as Transformers.js does) or "
-                    f"return_timestamps=True (sequential long-form decoding, as transformers does)")
-            # long-form: all the features at once, decoded window after window (generate's seek loop)
-            feats = fe(audio, sampling_rate=rate, truncation=False, padding="longest", return_attention_mask=True)
-            windows.append((feats["input_features"], None, int(np.asarray(feats["attention_mask"]).sum())))
-        else:
-            feats = fe(audio, sampling_rate=rate, return_attention_mask=True)
-            # transformers' pipeline aligns words over attention_mask.sum() frames (ceil(samples / hop))
-            windows.append((feats["input_features"], None, int(np.asarray(feats["attention_mask"]).sum())))
+        def windows(chunk_length_s, stride_length_s):
+            """(features, stride in samples | None, num_frames) per decoder window, made lazily: hours
+            of chunked audio never hold more than one chunk's spectrogram."""
+            if chunk_length_s:
+                if not isinstance(chunk_length_s, (int, float)) or chunk_length_s <= 0:
+                    raise InvalidInputError(f"chunk_length_s must be a positive number, got {chunk_length_s!r}")
+                if stride_length_s is None:
+                    stride_length_s = chunk_length_s / 6
+                if isinstance(stride_length_s, (int, float)):
+                    stride_length_s = [stride_length_s, stride_length_s]
+                if len(stride_length_s) != 2 or any(s < 0 for s in stride_length_s):
+                    raise InvalidInputError(f"stride_length_s must be a non-negative number or a pair, got {stride_length_s!r}")
+                chunk_len = int(round(chunk_length_s * rate))
+                left = int(round(stride_length_s[0] * rate))
+                right = int(round(stride_length_s[1] * rate))
+                if chunk_len < left + right:
+                    raise InvalidInputError("Chunk length must be superior to stride length")
+                if chunk_len > fe.n_samples:
+                    warnings.warn(f"chunk_length_s={chunk_length_s} is longer than the model's "
+                                  f"{fe.n_samples / rate:g}-second window: each chunk is truncated to it",
+                                  UserWarning, stacklevel=3)
+                step = chunk_len - left - right
+                if step <= 0:
+                    raise InvalidInputError("chunk_length_s must be longer than the two strides together")
+                for start in range(0, len(audio), step):
+                    chunk = audio[start:start + chunk_len]
+                    is_last = start + chunk_len >= len(audio)
+                    stride = (len(chunk), 0 if start == 0 else left, 0 if is_last else right)
+                    if len(chunk) > stride[1]:
+                        feats = fe(chunk, sampling_rate=rate, return_attention_mask=True)
+                        mask = feats["attention_mask"]
+                        yield (feats["input_features"], stride, int(np.asarray(mask).sum()))
+                    if is_last:
+                        break
+            elif len(audio) > fe.n_samples:
+                if not return_timestamps:
+                    raise InvalidInputError(
+                        f"the audio lasts {len(audio) / rate:.1f} s, more than Whisper's {fe.n_samples / rate:g}-second "
+                        f"window: pass chunk_length_s=30 (overlapping windows merged, as Transformers.js does) or "
+                        f"return_timestamps=True (sequential long-form decoding, as transformers does)")
+                # long-form: all the features at once, decoded window after window (generate's seek loop)
+                feats = fe(audio, sampling_rate=rate, truncation=False, padding="longest", return_attention_mask=True)
+                yield (feats["input_features"], None, int(np.asarray(feats["attention_mask"]).sum()))
+            else:
+                feats = fe(audio, sampling_rate=rate, return_attention_mask=True)
+                # transformers' pipeline aligns words over attention_mask.sum() frames (ceil(samples / hop))
+                yield (feats["input_features"], None, int(np.asarray(feats["attention_mask"]).sum()))
 
         outputs = []
-        for features, stride, frames in windows:
+        for features, stride, frames in windows(chunk_length_s, stride_length_s):
             result = generate(self.model, input_features=features, language=language, task=task,
                               return_timestamps=bool(return_timestamps),
                               return_token_timestamps=return_timestamps == "word",
