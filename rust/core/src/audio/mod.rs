@@ -51,16 +51,31 @@ pub fn with_num_threads<R: Send>(
     match num_threads {
         None => Ok(f()),
         Some(0) => invalid("num_threads must be at least 1"),
-        Some(n) => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .map_err(|e| {
-                    AudioError::InvalidArgument(format!("cannot start {n} threads: {e}"))
-                })?;
-            Ok(pool.install(f))
-        }
+        Some(n) => Ok(pool(n)?.install(f)),
     }
+}
+
+/// The process-wide pool of `n` threads. Pools are cached: starting threads on every call cost
+/// more than a whole 30 s Whisper spectrogram (~0.1 ms per thread), and callers use a handful of
+/// distinct sizes.
+fn pool(n: usize) -> Result<std::sync::Arc<rayon::ThreadPool>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    let pools = POOLS.get_or_init(|| Mutex::new(HashMap::new()));
+    // a poisoned lock only means a thread panicked while inserting; the map is still valid
+    let mut pools = pools.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(p) = pools.get(&n) {
+        return Ok(p.clone());
+    }
+    let p = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .map_err(|e| AudioError::InvalidArgument(format!("cannot start {n} threads: {e}")))?,
+    );
+    pools.insert(n, p.clone());
+    Ok(p)
 }
 
 /// A zero-filled buffer of `len` values, or an error (instead of a process abort) when the

@@ -135,7 +135,7 @@ pub struct Spectrogram {
 /// Frames per parallel work item: large enough to amortise scheduling, small enough to balance.
 const CHUNK_FRAMES: usize = 32;
 
-fn reflect_index(i: isize, n: usize) -> usize {
+pub(crate) fn reflect_index(i: isize, n: usize) -> usize {
     if n == 1 {
         return 0;
     }
