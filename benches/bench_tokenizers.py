@@ -419,6 +419,8 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated sections: throughput,worst,load")
     parser.add_argument("--models", default="", help="only the models whose name contains one of these "
                         "comma-separated words (e.g. 'GPT-2,Mistral')")
+    parser.add_argument("--impls", default="", help="only these implementations in the throughput section "
+                        "(comma-separated: hf,hf-fast,ours,ours-ids,tiktoken; keep hf for the ids check)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--impl", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
@@ -456,7 +458,8 @@ def main() -> None:
         # the machine's load during the run hits every implementation alike.
         runs = [(model, impl, threads) for model in files
                 for impl in ["hf", "hf-fast", "ours", "ours-ids"] + (["tiktoken"] if "GPT-2" in model else [])
-                for threads in (1, 2)]
+                for threads in (1, 2)
+                if not args.impls or impl in args.impls.split(",")]
         for rnd in range(args.rounds):
             for model, impl, threads in runs:
                 r = run_worker("throughput", threads, 3600, impl=impl, file=files[model], corpus=corpus_path,

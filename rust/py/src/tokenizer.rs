@@ -143,6 +143,89 @@ fn texts_from(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<String>> {
     Ok(out)
 }
 
+/// Below this many texts (or with a single rayon thread) a batch is encoded in one go and
+/// converted afterwards: streaming only pays when there are chunks to overlap.
+const STREAM_MIN_TEXTS: usize = 64;
+
+/// Encode `n` items on the rayon pool in chunks while this thread, holding the GIL, turns the
+/// finished chunks into Python objects. Converting after the whole batch (a `Vec<Vec<u32>>`
+/// → list of lists) is serial work that left the other
+/// cores idle; here it overlaps with encoding, so 2 threads scale like the encoding alone.
+/// Chunks finish in any order; each lands at its index in a pre-sized list, so the output
+/// order is the input order. The first error (lowest index) wins, as for a serial loop.
+fn stream_batch<'py, T: Send, E: Send>(
+    py: Python<'py>,
+    n: usize,
+    work: impl Fn(usize) -> Result<T, E> + Sync,
+    mut convert: impl FnMut(T) -> PyResult<Bound<'py, PyAny>>,
+) -> PyResult<Result<Bound<'py, PyList>, E>> {
+    let list = PyList::new(py, (0..n).map(|_| py.None()))?;
+    // ~16 chunks per thread: small enough to balance the tail and overlap the conversion,
+    // large enough that the per-chunk overhead (a channel send, a GIL release) is noise.
+    let chunk = n.div_ceil(16 * rayon::current_num_threads()).clamp(1, 256);
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<Vec<T>, (usize, E)>)>();
+    let work = &work;
+    let mut first_err: Option<(usize, E)> = None;
+    let mut py_err: Option<PyErr> = None;
+    rayon::in_place_scope(|s| {
+        // `in_place_scope` keeps this body on the calling (GIL-holding) thread; the spawned
+        // chunks run on the pool, roughly in submission order.
+        for start in (0..n).step_by(chunk) {
+            let tx = tx.clone();
+            s.spawn(move |_| {
+                let end = (start + chunk).min(n);
+                let r = (start..end)
+                    .map(|i| work(i).map_err(|e| (i, e)))
+                    .collect::<Result<Vec<T>, _>>();
+                let _ = tx.send((start, r));
+            });
+        }
+        drop(tx);
+        let mut rx = rx;
+        loop {
+            let msg = match rx.try_recv() {
+                Ok(m) => m,
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => break,
+                Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    // Wait without the GIL (moving the receiver in and out: it is not Sync).
+                    let (m, back) = py.allow_threads(move || (rx.recv(), rx));
+                    rx = back;
+                    match m {
+                        Ok(m) => m,
+                        Err(_) => break,
+                    }
+                }
+            };
+            match msg {
+                (start, Ok(items)) if first_err.is_none() && py_err.is_none() => {
+                    for (j, item) in items.into_iter().enumerate() {
+                        match convert(item).and_then(|o| list.set_item(start + j, o)) {
+                            Ok(()) => {}
+                            Err(e) => {
+                                py_err = Some(e);
+                                break;
+                            }
+                        }
+                    }
+                }
+                (_, Ok(_)) => {} // an error is already decided: just drain.
+                (_, Err((i, e))) => {
+                    if first_err.as_ref().is_none_or(|(j, _)| i < *j) {
+                        first_err = Some((i, e));
+                    }
+                }
+            }
+        }
+    });
+    if let Some((_, e)) = first_err {
+        return Ok(Err(e));
+    }
+    if let Some(e) = py_err {
+        return Err(e);
+    }
+    Ok(Ok(list))
+}
+
 /// Token ids from any iterable of ints; negative, too large or non-int ids are
 /// `TokenizerError`s (never an OverflowError).
 fn ids_from(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
@@ -374,17 +457,28 @@ impl PyTokenizer {
 
     /// Fast path: ids only, no padding.
     #[pyo3(signature = (texts, add_special_tokens=true))]
-    fn encode_batch_ids(
+    fn encode_batch_ids<'py>(
         &self,
-        py: Python<'_>,
-        texts: &Bound<'_, PyAny>,
+        py: Python<'py>,
+        texts: &Bound<'py, PyAny>,
         add_special_tokens: bool,
-    ) -> PyResult<Vec<Vec<u32>>> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let texts = texts_from(texts, "texts")?;
-        let t = &self.inner;
-        Ok(py
+        let t = &*self.inner;
+        if texts.len() >= STREAM_MIN_TEXTS && rayon::current_num_threads() > 1 {
+            let list = stream_batch(
+                py,
+                texts.len(),
+                |i| t.encode_ids(&texts[i], add_special_tokens),
+                |ids| Ok(PyList::new(py, ids)?.into_any()),
+            )?
+            .map_err(TokErr)?;
+            return Ok(list.into_any());
+        }
+        let out = py
             .allow_threads(|| t.encode_batch_ids(&texts, add_special_tokens))
-            .map_err(TokErr)?)
+            .map_err(TokErr)?;
+        Ok(PyList::new(py, out)?.into_any())
     }
 
     /// int64 `[B, T]` arrays `input_ids`, `attention_mask`, `token_type_ids` built in Rust.

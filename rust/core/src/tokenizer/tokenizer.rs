@@ -387,6 +387,16 @@ impl Tokenizer {
         self.post_process(e, p, opts)
     }
 
+    /// Ids of one input (no token strings, no padding): what [`Self::encode_batch_ids`] does
+    /// per text, for callers that schedule the batch themselves.
+    pub fn encode_ids(&self, text: &str, add_special_tokens: bool) -> Result<Vec<u32>> {
+        let opts = EncodeOptions {
+            add_special_tokens,
+            ..Default::default()
+        };
+        Ok(self.encode_impl(text, None, &opts, true)?.ids)
+    }
+
     /// Encode one input (and optional pair) with special tokens as configured.
     pub fn encode(
         &self,
