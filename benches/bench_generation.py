@@ -33,7 +33,7 @@ the ONNX file size and the final KV-cache size.
 
 Build the model first (fixture venv, torch needed; not committed):
 
-    /work/venvs/fixtures/bin/python scripts/make_fixtures.py --only bench-llama-lm --out CACHE
+    FIXTURE_VENV/bin/python scripts/make_fixtures.py --only bench-llama-lm --out CACHE
     python benches/bench_generation.py --model CACHE/models/bench-llama-lm --threads 1
 
 Run it against a release build (``maturin build --release``, wheel installed with ``--no-deps`` into a

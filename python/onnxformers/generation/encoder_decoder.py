@@ -10,8 +10,8 @@ of an item, so beam reordering leaves it alone; only the self-attention cache is
 Two decoder layouts: optimum's merged graph (``decoder_model_merged``, an ``If`` on
 ``use_cache_branch``) and the older pair ``decoder_model`` (first step) +
 ``decoder_with_past_model`` (later steps). The Rust core
-(:class:`onnxformers._core.GenerationState`) does everything per step except running the graph. See /work/notes/seq2seq_api.md for the API
-other modules (Whisper ASR) build on.
+(:class:`onnxformers._core.GenerationState`) does everything per step except running the graph.
+``generate`` below is also the API that Whisper ASR (``generation/whisper.py``) builds on.
 """
 
 from __future__ import annotations
