@@ -440,7 +440,7 @@ def main() -> None:
     import onnxformers._core
     import tokenizers
 
-    print(f"onnxformers._core: {onnxformers._core.__file__}")
+    print(f"onnxformers {onnxformers.__version__} ({Path(onnxformers._core.__file__).name})")
     print(f"tokenizers {tokenizers.__version__}; python {sys.version.split()[0]}; "
           f"{os.cpu_count()} CPUs; load average at start {os.getloadavg()}")
     corpus_path, meta = corpus(args.mb)

@@ -1,7 +1,7 @@
 """Bench-size generation models (issue 4's speed/memory benches). Never committed: build them into a
 cache folder, e.g.
 
-    /work/venvs/fixtures/bin/python scripts/make_fixtures.py --only bench-llama-lm \
+    FIXTURE_VENV/bin/python scripts/make_fixtures.py --only bench-llama-lm \
         --out ~/.cache/onnxformers-fixtures/bench
 
 then ``python benches/bench_generation.py --model ~/.cache/onnxformers-fixtures/bench/models/bench-llama-lm``.
