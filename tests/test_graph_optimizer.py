@@ -237,3 +237,56 @@ def test_encoder_decoder_decoder_is_left_unchanged_silently(cache):
         warnings.simplefilter("error")
         assert go.optimized_path(src, "unwrap") == src.resolve()
     assert not list(cache.glob("*.onnx"))
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_head_is_sliced_to_the_kept_positions(cache, level):
+    import onnxruntime as ort
+
+    src = MODELS / DECODERS[0] / "onnx" / "model.onnx"
+    out = go.optimized_path(src, level)
+    assert out != src.resolve()
+    original = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"])
+    sliced = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    assert go.LOGITS_TO_KEEP in {i.name for i in sliced.get_inputs()}
+    empty = go._empty_like_present(original, dict(zip([o.name for o in original.get_outputs()], original.run(
+        None, go._feeds(original, None, np.array([[1, 2]], np.int64), 2, go._guess_empty_past(original))))))
+    ids = np.array([[5, 9, 3, 7, 2]], np.int64)
+    full = original.run(["logits"], go._feeds(original, None, ids, 5, empty))[0]
+    for keep, want in ((0, full), (1, full[:, -1:]), (3, full[:, -3:]), (50, full)):
+        feed = go._feeds(sliced, None, ids, 5, empty)
+        feed[go.LOGITS_TO_KEEP] = np.array(keep, np.int64)
+        got = sliced.run(["logits"], feed)[0]
+        assert got.shape == want.shape, keep
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_head_that_is_not_a_matmul_is_left_alone():
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["h", "h"], ["logits"])], "g",
+        [helper.make_tensor_value_info("h", TensorProto.FLOAT, ["b", "s", 4])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["b", "s", 4])])
+    model = helper.make_model(graph)
+    before = model.SerializeToString()
+    assert go.keep_last_logits(model) is False
+    assert model.SerializeToString() == before
+    onnx.checker.check_model(model)
+
+
+@pytest.mark.skipif(not HAS_FUSIONS, reason="onnxruntime.transformers.optimizer needs onnx, sympy and packaging")
+def test_split_decoder_pair_is_fed_the_kept_positions(cache):
+    # decoder_with_past_model gains num_logits_to_keep under "fuse"; the pair's runner must feed it
+    name = "tiny-gpt2-split-decoder"
+    if not (MODELS / name).exists():
+        pytest.skip("no split-decoder fixture")
+    plain = AutoModelForCausalLM.from_pretrained(str(MODELS / name))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        fused = AutoModelForCausalLM.from_pretrained(str(MODELS / name), session_options={"graph_optimizer": "fuse"})
+    assert go.LOGITS_TO_KEEP in {i.name for i in fused.sessions["decoder_with_past_model"].get_inputs()}
+    ids = np.array([[3, 14, 15, 9, 2]])
+    for kwargs in ({"max_new_tokens": 6}, {"max_new_tokens": 5, "num_beams": 3, "num_return_sequences": 2}):
+        np.testing.assert_array_equal(fused.generate(input_ids=ids, **kwargs), plain.generate(input_ids=ids, **kwargs))

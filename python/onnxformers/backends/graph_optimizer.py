@@ -15,6 +15,11 @@ decode step is inside ``session.run``; two exact rewrites of the *same* ONNX fil
    targets** (:func:`static_shapes`): the exported Shape → Gather → Unsqueeze → Concat chains that
    recompute every reshape target on every step (~2/3 of the nodes) are replaced by constants
    using Reshape's 0/-1 and Expand's broadcasting; exact, no arithmetic changes.
+3. **Logits of the last position only** (both levels): the language-model head (the MatMul that
+   makes ``logits``, half of a small model's per-token work) gets its input sliced to the last
+   ``num_logits_to_keep`` positions, a new int64 scalar input (0 keeps all, as transformers'
+   ``logits_to_keep``). ``generate`` feeds 1, so the prompt step stops computing ``prompt length ×
+   vocabulary`` logits that nothing reads; a model whose export already has that input gets it fed too.
 
 Turned on with ``session_options={"graph_optimizer": "fuse"|"unwrap"|True}`` or the environment
 variable ``ONNXFORMERS_GRAPH_OPTIMIZER``; off by default (the first load needs ``onnx``/``sympy`` and a
@@ -40,7 +45,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 #: bump when the rewrite changes, so that stale cache entries are not reused
-OPTIMIZER_VERSION = "2"
+OPTIMIZER_VERSION = "3"
 #: ``session_options`` key / environment variable that turns the rewrite on
 OPTION_KEY = "graph_optimizer"
 ENV_VAR = "ONNXFORMERS_GRAPH_OPTIMIZER"
@@ -48,6 +53,8 @@ ENV_VAR = "ONNXFORMERS_GRAPH_OPTIMIZER"
 CACHE_ENV_VAR = "ONNXFORMERS_GRAPH_OPTIMIZER_CACHE"
 LEVELS = ("unwrap", "fuse")
 _BRANCH_INPUT = "use_cache_branch"
+#: the input that the rewrite adds (transformers' name): how many last positions get logits, 0 = all
+LOGITS_TO_KEEP = "num_logits_to_keep"
 
 
 class GraphOptimizerError(RuntimeError):
@@ -289,9 +296,46 @@ def rewrite(path: Path, level: str) -> Any:
         finally:
             logging.disable(logging.NOTSET)
         static_shapes(model)
+    if keep_last_logits(model):
+        before = (before[0] + [LOGITS_TO_KEEP], before[1])
     if _signature(model.graph) != before:
         raise GraphOptimizerError("the rewrite changed the graph's inputs or outputs")
     return model
+
+
+def keep_last_logits(model: Any) -> bool:
+    """Slice the input of the MatMul that computes ``logits`` to its last ``num_logits_to_keep``
+    positions (a new int64 scalar input; 0 keeps every position). Returns False, changing nothing,
+    when ``logits`` does not come from a MatMul of a [batch, seq, hidden] activation or the input
+    exists already."""
+    from onnx import TensorProto, helper, numpy_helper
+    import numpy as np
+
+    graph = model.graph
+    if any(i.name == LOGITS_TO_KEEP for i in graph.input):
+        return False
+    head = [n for n in graph.node if "logits" in n.output]
+    if len(head) != 1 or head[0].op_type != "MatMul":
+        return False
+    node = head[0]
+    hidden = node.input[0]
+    prefix = "onnxformers_logits_to_keep"
+    graph.initializer.extend([numpy_helper.from_array(np.array([1], np.int64), f"{prefix}_axes"),
+                              numpy_helper.from_array(np.array([np.iinfo(np.int64).max], np.int64), f"{prefix}_end"),
+                              numpy_helper.from_array(np.array([1], np.int64), f"{prefix}_one")])
+    # start = -k as a 1-element tensor (Reshape: valid in every opset, unlike Unsqueeze's axes)
+    new_nodes = [
+        helper.make_node("Neg", [LOGITS_TO_KEEP], [f"{prefix}_neg"], name=f"{prefix}_neg"),
+        helper.make_node("Reshape", [f"{prefix}_neg", f"{prefix}_one"], [f"{prefix}_start"], name=f"{prefix}_start"),
+        helper.make_node("Slice", [hidden, f"{prefix}_start", f"{prefix}_end", f"{prefix}_axes"],
+                         [f"{prefix}_hidden"], name=f"{prefix}_slice"),
+    ]
+    node.input[0] = f"{prefix}_hidden"
+    at = list(graph.node).index(node)
+    for offset, n in enumerate(new_nodes):
+        graph.node.insert(at + offset, n)
+    graph.input.append(helper.make_tensor_value_info(LOGITS_TO_KEEP, TensorProto.INT64, []))
+    return True
 
 
 def static_shapes(model: Any) -> int:
@@ -414,6 +458,8 @@ def _feeds(session: Any, prev: Optional[dict], ids: Any, ctx: int, empty: dict) 
             feed[name] = np.arange(ctx - ids.shape[1], ctx, dtype=np.int64)[None]
         elif name == _BRANCH_INPUT:
             feed[name] = np.array([prev is not None])
+        elif name == LOGITS_TO_KEEP:
+            feed[name] = np.array(0, np.int64)  # every position: compared with the original's
         elif name.startswith("past_key_values."):
             feed[name] = empty[name] if prev is None else prev["present." + name[len("past_key_values."):]]
         else:
@@ -475,12 +521,20 @@ def validate(original: Path, rewritten: Path, *, tol: float = 1e-4) -> None:
                 first = dict(zip(names, s.run(None, _feeds(s, None, ids, 4, empty))))
             second = dict(zip(names, s.run(None, _feeds(s, first, np.array([[2]], np.int64), 5, empty))))
             results.append((first["logits"], second["logits"]))
+            if any(i.name == LOGITS_TO_KEEP for i in s.get_inputs()):  # the sliced head: last position only
+                feed = _feeds(s, None, ids, 4, empty)
+                feed[LOGITS_TO_KEEP] = np.array(1, np.int64)
+                last = dict(zip(names, s.run(None, feed)))["logits"]
+                results.append((first["logits"][:, -1:], last))
             del s
     except GraphOptimizerError:
         raise
     except Exception as exc:
         raise GraphOptimizerError(f"validation run failed: {exc}") from exc
-    for a, b in zip(results[0], results[1]):
+    pairs = list(zip(results[0], results[1]))
+    if len(results) == 3:  # the rewritten graph's full-prompt logits against its own last-only run
+        pairs.append(results[2])
+    for a, b in pairs:
         a, b = a.astype(np.float32), b.astype(np.float32)
         scale = max(float(np.abs(a).max()), 1.0)
         if a.shape != b.shape or not np.array_equal(a.argmax(-1), b.argmax(-1)) \

@@ -68,6 +68,7 @@ class _KVBinding:
 
         self.ort = ort
         self.session = session
+        self.rows = rows
         self.inputs = {i.name for i in session.get_inputs()}
         self.outputs = [o.name for o in session.get_outputs()]
         self.device = "cuda" if session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
@@ -98,6 +99,10 @@ class _KVBinding:
         self.logits_index = self.outputs.index("logits")
         self.branch = {flag: np.array([flag]) for flag in (False, True)} \
             if "use_cache_branch" in self.inputs else None
+        # generation reads the last position's logits only (graphs with this input: see
+        # backends/graph_optimizer.py); fed like any other input
+        self.constant_inputs = {"num_logits_to_keep": np.array(1, np.int64)} \
+            if "num_logits_to_keep" in self.inputs else {}
 
     def _ortvalue(self, name: str, array: np.ndarray) -> Any:
         array = np.ascontiguousarray(array)
@@ -116,6 +121,8 @@ class _KVBinding:
                 c.bind_input(name, value)
         if self.branch is not None:
             c.bind_input("use_cache_branch", self.branch[not first_step])
+        for name, value in self.constant_inputs.items():
+            c.bind_input(name, value)
         for name, value in self.past.items():
             c.bind_ortvalue_input(name, value)
         cpu, dev = self._dev["cpu"], self._dev[self.device]
@@ -135,6 +142,8 @@ class _KVBinding:
                 binding.bind_cpu_input(name, value)
         if self.branch is not None:
             binding.bind_cpu_input("use_cache_branch", self.branch[not first_step])
+        for name, value in self.constant_inputs.items():
+            binding.bind_cpu_input(name, value)
         for name, value in self.past.items():
             binding.bind_ortvalue_input(name, value)
         for name in self.outputs:
@@ -147,16 +156,50 @@ class _KVBinding:
         return values[self.logits_index].numpy()
 
     def reorder(self, rows_index: np.ndarray) -> None:
-        """Beam search moved rows: gather every cache tensor along its batch axis."""
-        rows = len(rows_index)
+        """Beam search moved rows: row ``i`` of every cache tensor becomes old row ``rows_index[i]``.
+
+        On CPU the presents are onnxruntime's own fresh output buffers, so the rows that changed are
+        copied in place (beams mostly keep their row: a fraction of the cache moves, nothing is
+        allocated); elsewhere, or when a buffer is not writable, the tensor is gathered anew."""
+        rows_index = np.asarray(rows_index)
+        dst = np.flatnonzero(rows_index != np.arange(len(rows_index)))
+        if not len(dst):
+            return
+        src = rows_index[dst]
         for name, value in self.past.items():
-            array = value.numpy()  # a view on CPU with onnxruntime 1.32 (older ones copy)
-            if array.shape[0] == rows:
-                gathered = array[rows_index]
-            else:  # fused batch*heads layouts (Bloom): gather whole groups of heads
-                group = array.shape[0] // rows
-                gathered = array.reshape(rows, group, *array.shape[1:])[rows_index].reshape(array.shape)
-            self.past[name] = self._ortvalue(name, gathered)
+            array = value.numpy()  # a view on CPU with onnxruntime >= 1.16 (older ones copy)
+            grouped = array.reshape(self.rows, -1)  # fused batch*heads layouts (Bloom) move whole groups
+            if self.device == "cpu" and array.flags.writeable and np.shares_memory(grouped, array) \
+                    and self._is_view(value, array):
+                grouped[dst] = grouped[src]  # the right side is a copy: overlapping moves are safe
+            else:
+                self.past[name] = self._ortvalue(name, grouped[rows_index].reshape(array.shape))
+
+    _view_checked: bool | None = None
+
+    def _is_view(self, value: Any, array: np.ndarray) -> bool:
+        """Whether ``OrtValue.numpy()`` shares the tensor's memory in this onnxruntime (checked once:
+        a copy would make the in-place reorder a silent no-op)."""
+        if _KVBinding._view_checked is None:
+            flat = array.reshape(-1)
+            if flat.size == 0:
+                return False
+            old = flat[0].copy()
+            flat[0] = old + 1
+            _KVBinding._view_checked = bool(value.numpy().reshape(-1)[0] == old + 1)
+            flat[0] = old
+        return _KVBinding._view_checked
+
+    def expand_rows(self, expand: int, rows: int) -> None:
+        """After a prompt run on the ``rows`` distinct prompts: repeat every cache row ``expand``
+        times (beams and returned sequences of one prompt share its prompt cache)."""
+        index = np.repeat(np.arange(rows), expand)
+        for name, value in self.past.items():
+            array = value.numpy()
+            grouped = array.reshape(rows, -1)
+            shape = (array.shape[0] * expand,) + array.shape[1:]
+            self.past[name] = self._ortvalue(name, grouped[index].reshape(shape))
+        self.rows = rows * expand
 
 
 def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,
@@ -203,8 +246,12 @@ def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,
     expand = state.expand_size
     mask_rows = np.repeat(mask, expand, axis=0)
     cur = np.repeat(ids, expand, axis=0)
+    # Beams and returned sequences of one prompt start from the same prompt cache: the prompt runs
+    # once per distinct prompt and its cache and logits are repeated (transformers runs it on
+    # every expanded row, `expand` times the work of the longest step)
+    shared_prompt = expand > 1 and "model" in model.sessions
     if "model" in model.sessions:
-        kv = _KVBinding(model.sessions["model"], model.config, state.num_rows)
+        kv = _KVBinding(model.sessions["model"], model.config, ids.shape[0] if shared_prompt else state.num_rows)
     else:  # the older decoder_model + decoder_with_past_model pair (see encoder_decoder.py)
         from .encoder_decoder import decoder_only_runner
 
@@ -217,11 +264,17 @@ def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,
         streamer.put(ids)
     first = True
     while True:
-        feed = {"input_ids": cur, "attention_mask": mask_rows, "position_ids": positions}
+        if first and shared_prompt:
+            feed = {"input_ids": ids, "attention_mask": mask, "position_ids": np.ascontiguousarray(positions[::expand])}
+        else:
+            feed = {"input_ids": cur, "attention_mask": mask_rows, "position_ids": positions}
         if extra:
             feed.update(extra)
         logits = kv.run(feed, first)
         last = np.ascontiguousarray(logits[:, -1, :], dtype=np.float32)
+        if first and shared_prompt:
+            last = np.repeat(last, expand, axis=0)
+            kv.expand_rows(expand, ids.shape[0])
         next_tokens, beam_indices, done = step_with_processors(state, last, custom)
         if streamer is not None:  # an exception here stops generation and propagates
             streamer.put(next_tokens[None])

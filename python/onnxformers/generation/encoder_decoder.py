@@ -237,7 +237,8 @@ def decoder_only_runner(model: Any, rows: int) -> CacheRunner:
     """The older decoder-only layout (decoder_model + decoder_with_past_model) for the
     decoder-only loop."""
     first, later = decoder_sessions(model)
-    return CacheRunner(first, later, model.config, rows)
+    # a graph with `num_logits_to_keep` (backends/graph_optimizer.py) computes the last position only
+    return CacheRunner(first, later, model.config, rows, constants={"num_logits_to_keep": np.array(1, np.int64)})
 
 
 # -- inputs ---------------------------------------------------------------------------------------
