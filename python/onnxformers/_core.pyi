@@ -336,6 +336,9 @@ class GenerationState:
         npt.NDArray[np.int64], Optional[npt.NDArray[np.float32]], Optional[npt.NDArray[np.int64]]
     ]:
         """``finalize()`` + ``beam_indices[rows, len - prompt_length]`` (beam modes; -1 padded)."""
+    def stop_rows(self, stop: npt.NDArray[np.bool_]) -> bool:
+        """Custom stopping criteria's verdict after a step (``[num_rows]``): greedy/sampling rows
+        finish one by one, beam modes stop once every row says so. Returns ``done``."""
     def interrupt(self) -> None: ...
     @property
     def sequences(self) -> npt.NDArray[np.int64]: ...

@@ -321,3 +321,35 @@ def test_public_binding_fallback_gives_the_same_tokens(model, monkeypatch):
     monkeypatch.setattr(decoder_only._KVBinding, "use_c_binding", False)
     slow = [greedy(model, 8), model.generate(input_ids=PROMPT, max_new_tokens=6, num_beams=3)]
     assert [a.tolist() for a in slow] == [a.tolist() for a in fast]
+
+
+def test_custom_criterion_finishes_rows_one_by_one(model):
+    # transformers' `unfinished &= ~criteria(...)`: a stopped row is padded from the next step on when
+    # an EOS criterion exists; without one it keeps generating until every row is stopped
+    prompts = np.array([[5, 6, 7, 8], [9, 10, 11, 12]], dtype=np.int64)
+    base = dict(input_ids=prompts, max_new_tokens=8, do_sample=False)
+    eos = 127  # a token id the tiny model never picks here, so only the criterion stops rows
+    full = model.generate(**base, eos_token_id=eos, pad_token_id=1)
+    assert eos not in full[:, 4:]
+
+    def first_row_after_two(input_ids, scores):
+        return [input_ids.shape[1] >= 4 + 2] + [False] * (input_ids.shape[0] - 1)
+
+    out = model.generate(**base, eos_token_id=eos, pad_token_id=1, stopping_criteria=[first_row_after_two])
+    assert out.shape == full.shape  # row 1 kept going to max_new_tokens
+    assert out[0, :6].tolist() == full[0, :6].tolist() and out[0, 6:].tolist() == [1] * 6
+    assert out[1].tolist() == full[1].tolist()
+    # no EOS criterion: the stopped row is not padded (as in transformers), the loop still runs on
+    out = model.generate(**base, eos_token_id=None, stopping_criteria=[first_row_after_two])
+    assert out.tolist() == model.generate(**base, eos_token_id=None).tolist()
+
+    def both_at(n):
+        return lambda input_ids, scores: [input_ids.shape[1] >= 4 + n[0], input_ids.shape[1] >= 4 + n[1]]
+
+    out = model.generate(**base, eos_token_id=eos, pad_token_id=1, stopping_criteria=[both_at((2, 5))])
+    assert out.shape[1] == 4 + 5  # stops when the last row does
+    assert out[0, 6:].tolist() == [1] * 3 and out[1].tolist() == full[1, :9].tolist()
+    # beam search stops only when every row says so
+    beams = model.generate(**dict(base, num_beams=2), eos_token_id=eos, pad_token_id=1,
+                           stopping_criteria=[first_row_after_two])
+    assert beams.shape[1] == 4 + 8

@@ -18,7 +18,7 @@ from ..configs import key_value_shapes
 from ..errors import InvalidInputError
 from .config import GenerationConfig, prepare_generation_config
 from .encoder_decoder import step_with_processors
-from .stopping_criteria import _as_rows, split_criteria
+from .stopping_criteria import split_criteria, stop_rows
 
 
 def _prompt(input_ids: Any, attention_mask: Any, config: GenerationConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -281,10 +281,7 @@ def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,
         if not done and extra_flags and any(bool(f) for f in extra_flags):
             done = True
         if not done and criteria:
-            seqs = state.sequences
-            # criteria OR per row; stop once every row is done
-            done = bool(np.all(np.any([_as_rows(c(seqs, last), seqs.shape[0]) for c in criteria],
-                                      axis=0)))
+            done = stop_rows(state, criteria, last)
         if done:
             break
         # beam search moved rows: gather the cache (skipped when every beam kept its row)

@@ -24,7 +24,7 @@ from .. import _core
 from ..configs import key_value_shapes
 from ..errors import InvalidInputError, UnsupportedModelError
 from .config import GenerationConfig, prepare_generation_config
-from .stopping_criteria import _as_rows, split_criteria
+from .stopping_criteria import split_criteria, stop_rows
 
 #: keys the Rust core understands that the Python GenerationConfig has no field for (Whisper's
 #: timestamp processor, min_p, sequence_bias): taken out of kwargs / generation_config.json and
@@ -470,9 +470,7 @@ def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,
         if not done and extra_flags and any(bool(f) for f in extra_flags):
             done = True
         if not done and criteria:
-            seqs = state.sequences
-            done = bool(np.all(np.any([_as_rows(c(seqs, last), seqs.shape[0]) for c in criteria],
-                                      axis=0)))
+            done = stop_rows(state, criteria, last)
         if done:
             break
         if beam_indices is not None:

@@ -119,3 +119,14 @@ def split_criteria(stopping_criteria: Any) -> tuple[list[Any], list[Any]]:
         else:
             raise TypeError(f"stopping_criteria items must be callables (StoppingCriteria), got {type(item).__name__}")
     return flags, others
+
+
+def stop_rows(state: Any, criteria: Sequence[Any], scores: Any) -> bool:
+    """Apply custom criteria after a step: a row stops when any criterion says so (transformers'
+    ``unfinished &= ~criteria(...)``; greedy/sampling rows finish one at a time, beam search stops
+    when every row is done, see ``GenerationState.stop_rows``). Returns whether generation is done."""
+    seqs = state.sequences
+    stop = np.zeros(seqs.shape[0], dtype=bool)
+    for criterion in criteria:
+        stop |= _as_rows(criterion(seqs, scores), seqs.shape[0])
+    return bool(state.stop_rows(stop))

@@ -8,7 +8,8 @@
 use crate::errors::invalid_input_error;
 use numpy::ndarray::Array2;
 use numpy::{
-    IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods,
+    IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
+    PyUntypedArrayMethods,
 };
 use onnxformers_core::generation as core;
 use pyo3::prelude::*;
@@ -429,6 +430,13 @@ impl GenerationState {
             .map(|b| matrix(py, b, f.rows, width))
             .transpose()?;
         Ok((matrix(py, f.sequences, f.rows, f.len)?, scores, beams))
+    }
+
+    /// Custom stopping criteria's verdict after a step (bool `[num_rows]`): greedy/sampling rows
+    /// finish one by one, beam modes stop when every row says so. Returns `done`.
+    fn stop_rows(&self, stop: PyReadonlyArray1<'_, bool>) -> PyResult<bool> {
+        let stop = stop.as_slice()?;
+        lock(&self.inner).stop_rows(stop).map_err(err)
     }
 
     /// Stops the generation at its next step (safe to call from any thread, even while

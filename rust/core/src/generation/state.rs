@@ -259,6 +259,29 @@ impl GenerationState {
         &self.beam_scores
     }
 
+    /// Custom stopping criteria said `stop[r]` after the last step. As in transformers: greedy
+    /// and sampling rows finish one by one (and get padding from then on when an EOS criterion
+    /// exists; without one they keep generating, as there); beam modes stop once every row
+    /// says so. Returns whether the generation is now done.
+    pub fn stop_rows(&mut self, stop: &[bool]) -> Result<bool> {
+        if stop.len() != self.rows {
+            return invalid_input(format!(
+                "stopping criteria returned {} rows, this generation runs {}",
+                stop.len(),
+                self.rows
+            ));
+        }
+        if self.mode.is_beam() {
+            self.done |= stop.iter().all(|&s| s);
+        } else {
+            for (u, &s) in self.unfinished.iter_mut().zip(stop) {
+                *u = *u && !s;
+            }
+            self.done |= !self.unfinished.iter().any(|&u| u);
+        }
+        Ok(self.done)
+    }
+
     /// One decoding step. `logits` are the last-position logits of the step,
     /// `[logits_rows(), vocab]` row-major; they are used as scratch space and hold the
     /// processed scores afterwards.

@@ -568,6 +568,25 @@ fn generation_state_greedy_pads_finished_rows_and_stops() {
 }
 
 #[test]
+fn generation_state_stop_rows_finishes_rows_one_by_one() {
+    let cfg = greedy_cfg(json!({}));
+    let prompt = TokenMatrix::from_rows(&[vec![1, 1], vec![2, 2]]).unwrap();
+    let mut st = GenerationState::new(&cfg, prompt.view(), None, Some(0), None).unwrap();
+    let l = vec![
+        0.0, 0.0, 0.0, 0.0, 9.0, /* row 1 */ 0.0, 0.0, 0.0, 0.0, 9.0,
+    ];
+    st.step(&mut l.clone(), 5).unwrap();
+    assert!(st.stop_rows(&[true]).is_err()); // one verdict per row
+    assert!(!st.stop_rows(&[true, false]).unwrap());
+    assert_eq!(st.unfinished(), &[false, true]);
+    // the stopped row is padded (an EOS criterion exists), the other goes on
+    let o = st.step(&mut l.clone(), 5).unwrap();
+    assert_eq!(o.next_tokens, vec![0, 4]);
+    assert!(st.stop_rows(&[false, true]).unwrap());
+    assert!(st.step(&mut l.clone(), 5).is_err());
+}
+
+#[test]
 fn generation_state_max_length_and_interrupt() {
     let flag = InterruptFlag::new();
     let cfg = greedy_cfg(json!({"max_new_tokens": 3, "eos_token_id": null}));
