@@ -110,3 +110,24 @@ def test_encoder_only_model_cannot_generate():
     bert = AutoModel.from_pretrained(str(MODELS / "tiny-bert-feature-extraction"))
     with pytest.raises(UnsupportedModelError, match="cannot generate"):
         bert.generate(input_ids=np.array([[1, 2]]))
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_step_scores_match_transformers(name):
+    case = next((c for c in reference(name)["cases"] if c["id"] == "greedy_scores"), None)
+    if case is None:
+        pytest.skip("no greedy_scores reference")
+    call = dict(case["call"], return_dict_in_generate=True, output_scores=True)
+    enc = case["encoding"]
+    out = model(name).generate(input_ids=np.array(enc["input_ids"]), attention_mask=np.array(enc["attention_mask"]),
+                               **call)
+    assert out["sequences"].tolist() == case["sequences"]
+    got = np.stack(out["step_scores"])  # [steps, rows, vocab]
+    want = np.array([[[-np.inf if x is None else x for x in row] for row in step] for step in case["scores"]],
+                    np.float32)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, atol=2e-4)
+    # without return_dict_in_generate there is nothing to return them in
+    plain = model(name).generate(input_ids=np.array(enc["input_ids"]), attention_mask=np.array(enc["attention_mask"]),
+                                 **dict(case["call"], output_scores=True, return_dict_in_generate=False))
+    assert plain.tolist() == case["sequences"]

@@ -209,7 +209,9 @@ def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,
     """Generate with a decoder-only model. Returns the sequences ``[batch*num_return_sequences,
     prompt+new]`` (prompt included), or ``{"sequences", "scores"}`` with
     ``return_dict_in_generate=True`` (beam modes add ``beam_indices``: transformers'
-    ``[rows, generated]``, the running row whose step produced each token, -1 padded).
+    ``[rows, generated]``, the running row whose step produced each token, -1 padded; with
+    ``output_scores=True`` greedy/sampling add ``step_scores``, transformers' per-step processed
+    scores ``[rows, vocab]``).
 
     ``logits_processor``: custom processors ``fn(input_ids, scores)`` (in place, or returning
     the new scores), run after the built-in ones and before the sampling warpers, as in
@@ -260,6 +262,10 @@ def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,
     identity = np.arange(state.num_rows)
     extra = {k: np.ascontiguousarray(v) for k, v in config.generation_kwargs.items() if k in kv.inputs}
 
+    # transformers' `scores` (output_scores): the processed scores of every step (greedy/sampling;
+    # beam steps leave the running beam scores added in)
+    step_scores: list[np.ndarray] | None = [] if config.output_scores and config.num_beams == 1 \
+        and config.return_dict_in_generate else None
     if streamer is not None:
         streamer.put(ids)
     first = True
@@ -276,6 +282,8 @@ def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,
             last = np.repeat(last, expand, axis=0)
             kv.expand_rows(expand, ids.shape[0])
         next_tokens, beam_indices, done = step_with_processors(state, last, custom)
+        if step_scores is not None:
+            step_scores.append(last[:state.num_rows].copy())
         if streamer is not None:  # an exception here stops generation and propagates
             streamer.put(next_tokens[None])
         if not done and extra_flags and any(bool(f) for f in extra_flags):
@@ -301,6 +309,8 @@ def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,
         out = {"sequences": sequences, "scores": scores}
         if beam_rows is not None:
             out["beam_indices"] = beam_rows
+        if step_scores is not None:
+            out["step_scores"] = step_scores
         return out
     sequences, _ = state.finalize()
     return sequences
