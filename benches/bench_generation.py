@@ -288,6 +288,9 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--peers", nargs="+", default=list(PEERS), choices=list(PEERS))
     ap.add_argument("--quick", action="store_true", help="64 tokens, batch 1 only; no beams, no RSS")
+    ap.add_argument("--cases", help="comma-separated NEWxBATCH greedy cases and beamNEWxBATCH (4 beams) cases "
+                                    "(default: 64x1,256x1,64x8,256x8,beam64x1)")
+    ap.add_argument("--no-rss", action="store_true", help="skip the 1,024-token peak-RSS table")
     ap.add_argument("--rss-child", choices=list(PEERS), help=argparse.SUPPRESS)
     ap.add_argument("--rss-tokens", type=int, default=1024)
     ap.add_argument("--out", type=Path, help="also write the report here")
@@ -311,9 +314,16 @@ def main(argv=None) -> int:
     for name, why in skipped.items():
         print(f"  {name}: {why}")
     ours = peers.get("onnxformers")
-    cases = [(64, 1, 1), (256, 1, 1), (64, 8, 1), (256, 8, 1)] if not a.quick else [(64, 1, 1)]
-    if not a.quick:
-        cases.append((64, 1, 4))  # beam search, 4 beams (the numpy loop is greedy only)
+    if a.cases:
+        cases = []
+        for spec in a.cases.split(","):
+            beams = 4 if spec.startswith("beam") else 1
+            new_tokens, batch = spec.removeprefix("beam").split("x")
+            cases.append((int(new_tokens), int(batch), beams))
+    else:
+        cases = [(64, 1, 1), (256, 1, 1), (64, 8, 1), (256, 8, 1)] if not a.quick else [(64, 1, 1)]
+        if not a.quick:
+            cases.append((64, 1, 4))  # beam search, 4 beams (the numpy loop is greedy only)
     rows = [["mode", "new", "batch", "peer", "tok/s median", "tok/s best", "tok/CPU-s", "ours/peer wall",
              "ours/peer CPU", "fuse/peer wall", "fuse/peer CPU", "outside run wall", "outside run CPU",
              "same tokens"]]
@@ -348,7 +358,7 @@ def main(argv=None) -> int:
             rows.append([mode, str(new), str(batch), name, why] + [""] * 9)
         print("  " + "; ".join(f"{mode} {new}x{batch} {n}: {batch * new / r['wall']:.1f} tok/s" for n, r in m.items()), flush=True)
     report = lines + ["", table(rows)]
-    if not a.quick:
+    if not (a.quick or a.no_rss):
         report += ["", table(rss_rows(folder, a.threads, [k for k in a.peers if PEERS[k].name in peers], a.rss_tokens, cfg))]
     report += ["", f"load average at end: {loadavg()}"]
     text = "\n".join(report)

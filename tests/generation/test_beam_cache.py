@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from onnxformers import AutoModelForCausalLM
-from onnxformers.generation import decoder_only
+from onnxformers.generation import decoder_only, encoder_decoder
 
 MODELS = Path(__file__).parent.parent / "fixtures" / "models"
 NAMES = [n for n in ("tiny-gpt2-lm", "tiny-llama-lm", "tiny-bloom-lm") if (MODELS / n / "reference.json").exists()]
@@ -67,7 +67,7 @@ def test_gathering_and_in_place_reorder_agree(name, monkeypatch):
 
     monkeypatch.setattr(decoder_only._KVBinding, "reorder", spy)
     for view in (True, False):  # False: as with an onnxruntime whose numpy() copies
-        monkeypatch.setattr(decoder_only._KVBinding, "_view_checked", view)
+        monkeypatch.setattr(encoder_decoder, "_NUMPY_SHARES_MEMORY", view)
         for case in beam_cases(name):
             out = run_case(model, case)
             assert out["sequences"].tolist() == case["sequences"], (view, case["id"])
@@ -88,3 +88,46 @@ def test_sampled_return_sequences_share_the_prompt_run():
     assert shared.shape == (6, 12)
     assert len({tuple(r) for r in shared[:3].tolist()}) > 1  # sampling: the copies do diverge
     np.testing.assert_array_equal(shared, per_row)
+
+
+def test_gather_rows_in_place_kernel():
+    from onnxformers import InvalidInputError, _core
+
+    base = np.arange(4 * 3 * 5, dtype=np.float32).reshape(4, 3, 5)
+    half = np.arange(8 * 2, dtype=np.float16).reshape(8, 2)  # 4 rows of two heads (fused layout)
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        index = rng.integers(0, 4, 4)
+        a, h = base.copy(), half.copy()
+        _core.gather_rows_in_place([a, h], index)
+        np.testing.assert_array_equal(a, base[index])
+        np.testing.assert_array_equal(h, half.reshape(4, -1)[index].reshape(h.shape))
+    with pytest.raises(InvalidInputError, match="out of range"):
+        _core.gather_rows_in_place([base.copy()], np.array([0, 1, 2, 4]))
+    with pytest.raises(InvalidInputError, match="out of range"):
+        _core.gather_rows_in_place([base.copy()], np.array([0, -1, 2, 3]))
+    with pytest.raises(InvalidInputError, match="C-contiguous and writeable"):
+        _core.gather_rows_in_place([base.copy()[:, ::2]], np.arange(4))
+    frozen = base.copy()
+    frozen.flags.writeable = False
+    with pytest.raises(InvalidInputError, match="C-contiguous and writeable"):
+        _core.gather_rows_in_place([frozen], np.arange(4))
+    with pytest.raises(InvalidInputError, match="rows along axis 0"):
+        _core.gather_rows_in_place([np.zeros((6, 2), np.float32)], np.arange(4))
+
+
+def test_seq2seq_beams_reorder_in_place_and_by_copy_alike(monkeypatch):
+    from onnxformers import AutoModelForSeq2SeqLM
+
+    name = "tiny-t5-seq2seq"
+    if not (MODELS / name).exists():
+        pytest.skip("no T5 fixture")
+    model = AutoModelForSeq2SeqLM.from_pretrained(str(MODELS / name))
+    ids = np.array([[5, 6, 7, 8, 1]])
+    outs = []
+    for view in (True, False):
+        monkeypatch.setattr(encoder_decoder, "_NUMPY_SHARES_MEMORY", view)
+        outs.append(model.generate(input_ids=ids, num_beams=4, num_return_sequences=2, max_new_tokens=8,
+                                   return_dict_in_generate=True))
+    np.testing.assert_array_equal(outs[0]["sequences"], outs[1]["sequences"])
+    np.testing.assert_array_equal(outs[0]["scores"], outs[1]["scores"])

@@ -59,6 +59,38 @@ def step_with_processors(state: Any, logits: np.ndarray, custom: Sequence[Logits
     return state.select(logits)
 
 
+_NUMPY_SHARES_MEMORY: bool | None = None
+
+
+def numpy_shares_memory(value: Any) -> bool:
+    """Whether ``OrtValue.numpy()`` of a CPU tensor is a view on it (onnxruntime >= 1.16; older ones
+    copy), checked once per process on a real value: writing through a copy would make an in-place
+    cache reorder a silent no-op."""
+    global _NUMPY_SHARES_MEMORY
+    if _NUMPY_SHARES_MEMORY is None:
+        flat = value.numpy().reshape(-1)
+        if flat.size == 0 or not flat.flags.writeable:
+            return False
+        old = flat[0].copy()
+        flat[0] = old + 1
+        _NUMPY_SHARES_MEMORY = bool(value.numpy().reshape(-1)[0] == old + 1)
+        flat[0] = old
+    return _NUMPY_SHARES_MEMORY
+
+
+def gather_rows_in_place(values: Sequence[Any], rows_index: np.ndarray) -> bool:
+    """Beam search moved rows: reorder CPU cache tensors in place (only the moved rows are copied,
+    in Rust, GIL released). Returns False, changing nothing, where that is impossible (another
+    device, copies from ``numpy()``, read-only or strided buffers): the caller gathers copies."""
+    if not values or not numpy_shares_memory(values[0]):
+        return False
+    arrays = [v.numpy() for v in values]
+    if not all(a.flags.writeable and a.flags.c_contiguous for a in arrays):
+        return False
+    _core.gather_rows_in_place(arrays, np.ascontiguousarray(rows_index, dtype=np.int64))
+    return True
+
+
 def _device_of(session: Any) -> str:
     return "cuda" if session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
 
@@ -204,11 +236,14 @@ class CacheRunner:
 
     def reorder(self, rows_index: np.ndarray,
                 which: Callable[[str], bool] = lambda name: True) -> None:
-        """Beam search moved rows: gather the selected cache tensors along their batch axis."""
+        """Beam search moved rows: gather the selected cache tensors along their batch axis (in
+        place on CPU, see :func:`gather_rows_in_place`)."""
         rows = len(rows_index)
-        for name, value in self.past.items():
-            if not which(name):
-                continue
+        names = [name for name in self.past if which(name)]
+        if self.device == "cpu" and gather_rows_in_place([self.past[n] for n in names], rows_index):
+            return
+        for name in names:
+            value = self.past[name]
             array = value.numpy()
             if array.shape[0] == rows:
                 gathered = array[rows_index]

@@ -730,7 +730,63 @@ impl BeamSearchScorer {
     }
 }
 
+/// Beam search's cache reorder, in place: afterwards row `i` of every array holds what its row
+/// `rows_index[i]` held (axis 0 is `len(rows_index)` rows, or rows of several heads). The arrays
+/// must be C-contiguous and writeable (e.g. onnxruntime's CPU outputs seen through
+/// `OrtValue.numpy()`); only moved rows are copied, with the GIL released.
+#[pyfunction]
+fn gather_rows_in_place(
+    py: Python<'_>,
+    arrays: Vec<Bound<'_, numpy::PyUntypedArray>>,
+    rows_index: PyReadonlyArray1<'_, i64>,
+) -> PyResult<()> {
+    let rows = rows_index.len();
+    let src = rows_index
+        .as_slice()?
+        .iter()
+        .map(|&j| {
+            usize::try_from(j)
+                .ok()
+                .filter(|&j| j < rows)
+                .ok_or_else(|| {
+                    invalid_input_error(format!("row index {j} out of range for {rows} rows"))
+                })
+        })
+        .collect::<PyResult<Vec<usize>>>()?;
+    let mut buffers = Vec::with_capacity(arrays.len());
+    for (k, array) in arrays.iter().enumerate() {
+        // SAFETY: a live numpy array object (held by `arrays` for the whole call)
+        let flags = unsafe { (*array.as_array_ptr()).flags };
+        if !array.is_c_contiguous() || flags & numpy::npyffi::NPY_ARRAY_WRITEABLE == 0 {
+            return Err(invalid_input_error(format!(
+                "cache array {k} must be C-contiguous and writeable"
+            )));
+        }
+        if array.ndim() == 0 || array.shape()[0] % rows.max(1) != 0 {
+            return Err(invalid_input_error(format!(
+                "cache array {k} of shape {:?} does not hold {rows} rows along axis 0",
+                array.shape()
+            )));
+        }
+        let bytes = array.len() * numpy::PyArrayDescrMethods::itemsize(&array.dtype());
+        // SAFETY: as above; `data` points at `bytes` contiguous bytes owned by the array
+        let data = unsafe { (*array.as_array_ptr()).data } as usize;
+        buffers.push((data, bytes));
+    }
+    py.allow_threads(|| {
+        for (data, bytes) in buffers {
+            // SAFETY: each buffer is a distinct live, writeable, contiguous array (kept alive by
+            // `arrays`); one slice exists at a time, so repeated arrays cannot alias mutably
+            let slice = unsafe { std::slice::from_raw_parts_mut(data as *mut u8, bytes) };
+            core::gather_rows_in_place(slice, &src)?;
+        }
+        Ok(())
+    })
+    .map_err(err)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(gather_rows_in_place, m)?)?;
     m.add_class::<LogitsProcessorList>()?;
     m.add_class::<InterruptFlag>()?;
     m.add_class::<GenerationState>()?;

@@ -12,6 +12,7 @@
 //! seed gives the same tokens on every platform and thread count.
 
 mod beam;
+mod cache;
 mod config;
 mod ops;
 mod processors;
@@ -24,6 +25,7 @@ mod stopping;
 mod tests;
 
 pub use beam::{BeamHypotheses, BeamSearchScorer, BeamStep, Finalized, Hypothesis};
+pub use cache::gather_rows_in_place;
 pub use config::{EarlyStopping, GenerationConfig};
 pub use ops::{argmax, log_softmax_in_place, softmax_f64};
 pub use processors::{BuildContext, LogitsProcessor, LogitsProcessorList};
