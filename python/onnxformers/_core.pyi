@@ -369,6 +369,10 @@ class GenerationState:
     @property
     def processor_names(self) -> list[str]: ...
 
+def gather_rows_in_place(arrays: Sequence[npt.NDArray[Any]], rows_index: npt.NDArray[np.int64]) -> None:
+    """Beam search's cache reorder, in place: row ``i`` of every (C-contiguous, writeable) array
+    becomes its old row ``rows_index[i]``; axis 0 holds ``len(rows_index)`` rows (or rows of heads)."""
+
 class Sampler:
     """Argmax, or a seeded multinomial draw per row from softmax(logits)."""
 
