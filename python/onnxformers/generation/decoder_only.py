@@ -17,7 +17,7 @@ from .. import _core
 from ..configs import key_value_shapes
 from ..errors import InvalidInputError
 from .config import GenerationConfig, prepare_generation_config
-from .encoder_decoder import gather_rows_in_place, step_with_processors
+from .encoder_decoder import gather_rows_in_place, gathered_rows, step_with_processors
 from .stopping_criteria import split_criteria, stop_rows
 
 
@@ -165,9 +165,7 @@ class _KVBinding:
         if self.device == "cpu" and gather_rows_in_place(list(self.past.values()), rows_index):
             return
         for name, value in self.past.items():
-            array = value.numpy()
-            grouped = array.reshape(self.rows, -1)  # fused batch*heads layouts (Bloom) move whole groups
-            self.past[name] = self._ortvalue(name, grouped[rows_index].reshape(array.shape))
+            self.past[name] = self._ortvalue(name, gathered_rows(value.numpy(), rows_index))
 
     def expand_rows(self, expand: int, rows: int) -> None:
         """After a prompt run on the ``rows`` distinct prompts: repeat every cache row ``expand``

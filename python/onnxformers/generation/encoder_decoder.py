@@ -91,6 +91,12 @@ def gather_rows_in_place(values: Sequence[Any], rows_index: np.ndarray) -> bool:
     return True
 
 
+def gathered_rows(array: np.ndarray, rows_index: np.ndarray) -> np.ndarray:
+    """A copy of ``array`` with its rows gathered (axis 0 = ``len(rows_index)`` rows, or rows of
+    several heads in fused ``batch*heads`` layouts such as Bloom's and Falcon's)."""
+    return array.reshape(len(rows_index), -1)[rows_index].reshape(array.shape)
+
+
 def _device_of(session: Any) -> str:
     return "cuda" if session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
 
@@ -238,21 +244,12 @@ class CacheRunner:
                 which: Callable[[str], bool] = lambda name: True) -> None:
         """Beam search moved rows: gather the selected cache tensors along their batch axis (in
         place on CPU, see :func:`gather_rows_in_place`)."""
-        rows = len(rows_index)
         names = [name for name in self.past if which(name)]
         if self.device == "cpu" and gather_rows_in_place([self.past[n] for n in names], rows_index):
             return
         for name in names:
-            value = self.past[name]
-            array = value.numpy()
-            if array.shape[0] == rows:
-                gathered = array[rows_index]
-            else:  # fused batch*heads layouts (Bloom, Falcon): gather whole groups of heads
-                group = array.shape[0] // rows
-                grouped = array.reshape(rows, group, *array.shape[1:])
-                gathered = grouped[rows_index].reshape(array.shape)
             self.past[name] = self.ort.OrtValue.ortvalue_from_numpy(
-                np.ascontiguousarray(gathered), self.device, 0)
+                gathered_rows(self.past[name].numpy(), rows_index), self.device, 0)
 
 
 def decoder_sessions(model: Any) -> tuple[Any, Any]:
