@@ -290,3 +290,42 @@ def test_split_decoder_pair_is_fed_the_kept_positions(cache):
     ids = np.array([[3, 14, 15, 9, 2]])
     for kwargs in ({"max_new_tokens": 6}, {"max_new_tokens": 5, "num_beams": 3, "num_return_sequences": 2}):
         np.testing.assert_array_equal(fused.generate(input_ids=ids, **kwargs), plain.generate(input_ids=ids, **kwargs))
+
+
+@pytest.mark.skipif(not HAS_FUSIONS, reason="onnxruntime.transformers.optimizer needs onnx, sympy and packaging")
+def test_grouped_query_attention_broadcasts_instead_of_repeating(cache, monkeypatch):
+    # tiny-llama-lm has 4 query heads over 2 key/value heads: repeat_kv's Expand copies go, and the
+    # logits stay bit-identical to the same rewrite without that step (same products, same order)
+    import onnxruntime as ort
+
+    src = MODELS / "tiny-llama-lm" / "onnx" / "model.onnx"
+    layers = json.loads((MODELS / "tiny-llama-lm" / "config.json").read_text())["num_hidden_layers"]
+    counted = []
+    real = go.broadcast_grouped_attention
+    monkeypatch.setattr(go, "broadcast_grouped_attention", lambda *a: counted.append(real(*a)) or counted[-1])
+    with_broadcast = go.rewrite(src, "fuse")
+    assert counted == [layers]
+    assert not [n for n in with_broadcast.graph.node if n.op_type == "Expand"]
+    monkeypatch.setattr(go, "broadcast_grouped_attention", lambda *a: 0)
+    repeated = go.rewrite(src, "fuse")
+    assert [n for n in repeated.graph.node if n.op_type == "Expand"]
+
+    sessions = [ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+                for m in (with_broadcast, repeated)]
+    plain = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"])
+    first = dict(zip([o.name for o in plain.get_outputs()], plain.run(
+        None, go._feeds(plain, None, np.array([[1, 2]], np.int64), 2, go._guess_empty_past(plain)))))
+    empty = go._empty_like_present(plain, first)
+    for ids in (np.array([[5, 9, 3, 7, 2]], np.int64), np.array([[4, 4, 1]], np.int64)):
+        logits = []
+        for s in sessions:
+            feed = go._feeds(s, None, ids, ids.shape[1], empty)
+            feed[go.LOGITS_TO_KEEP] = np.array(0, np.int64)
+            out = dict(zip([o.name for o in s.get_outputs()], s.run(None, feed)))
+            step = go._feeds(s, out, np.array([[3]], np.int64), ids.shape[1] + 1, empty)
+            step[go.LOGITS_TO_KEEP] = np.array(0, np.int64)
+            logits.append((out["logits"], s.run(["logits"], step)[0]))
+        np.testing.assert_array_equal(logits[0][0], logits[1][0])
+        np.testing.assert_array_equal(logits[0][1], logits[1][1])
+    used = {i for n in with_broadcast.graph.node for i in n.input}
+    assert all(i.name in used for i in with_broadcast.graph.initializer)  # nothing left dangling

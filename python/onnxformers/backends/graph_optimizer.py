@@ -1,7 +1,7 @@
 """Load-time rewrite of decoder graphs so that each ``session.run`` does less work (opt-in).
 
 Measured on the bench Llama (benches/bench_generation.py, CPU, one intra-op thread), almost all of a
-decode step is inside ``session.run``; two exact rewrites of the *same* ONNX file make it cheaper:
+decode step is inside ``session.run``; exact rewrites of the *same* ONNX file make it cheaper:
 
 1. **Unwrap the merged decoder's ``If``.** Optimum's merged decoders wrap the whole model in one
    ``If(use_cache_branch)`` whose two branches are the same graph; running the "with past" branch as
@@ -15,7 +15,10 @@ decode step is inside ``session.run``; two exact rewrites of the *same* ONNX fil
    targets** (:func:`static_shapes`): the exported Shape → Gather → Unsqueeze → Concat chains that
    recompute every reshape target on every step (~2/3 of the nodes) are replaced by constants
    using Reshape's 0/-1 and Expand's broadcasting; exact, no arithmetic changes.
-3. **Logits of the last position only** (both levels): the language-model head (the MatMul that
+3. **Grouped-query attention by broadcasting** (``fuse``, :func:`broadcast_grouped_attention`): the
+   exported ``repeat_kv`` copies of the keys and values (Expand to every query head, per layer and
+   step) are dropped; the attention MatMuls broadcast over the head group instead. Exact.
+4. **Logits of the last position only** (both levels): the language-model head (the MatMul that
    makes ``logits``, half of a small model's per-token work) gets its input sliced to the last
    ``num_logits_to_keep`` positions, a new int64 scalar input (0 keeps all, as transformers'
    ``logits_to_keep``). ``generate`` feeds 1, so the prompt step stops computing ``prompt length ×
@@ -45,7 +48,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 #: bump when the rewrite changes, so that stale cache entries are not reused
-OPTIMIZER_VERSION = "3"
+OPTIMIZER_VERSION = "4"
 #: ``session_options`` key / environment variable that turns the rewrite on
 OPTION_KEY = "graph_optimizer"
 ENV_VAR = "ONNXFORMERS_GRAPH_OPTIMIZER"
@@ -295,7 +298,9 @@ def rewrite(path: Path, level: str) -> Any:
             raise GraphOptimizerError(f"onnxruntime's transformer optimizer failed: {exc!r}") from exc
         finally:
             logging.disable(logging.NOTSET)
-        static_shapes(model)
+        inferred = symbolic_shapes(model)
+        static_shapes(model, inferred)
+        broadcast_grouped_attention(model, inferred)
     if keep_last_logits(model):
         before = (before[0] + [LOGITS_TO_KEEP], before[1])
     if _signature(model.graph) != before:
@@ -338,7 +343,165 @@ def keep_last_logits(model: Any) -> bool:
     return True
 
 
-def static_shapes(model: Any) -> int:
+def broadcast_grouped_attention(model: Any, inferred: Optional[tuple] = None) -> int:
+    """Grouped-query attention without materialising the repeated keys and values: the exported
+    ``repeat_kv`` (Unsqueeze → Expand → Reshape to every query head) copies the whole cache
+    ``heads / kv_heads`` times per layer and step. Instead the queries are viewed as
+    ``[batch, kv_heads, group, seq, dim]`` and both attention MatMuls broadcast over the group axis
+    (onnxruntime's MatMul broadcasts batch axes without copying), then the output is reshaped back.
+    The same products in the same order: exact. Only the plain pattern is rewritten (MatMul →
+    Mul/Div → Add(mask) → Softmax → MatMul, each read once; the repeated keys may also feed Shape
+    nodes that read their batch, length or dim); returns the number of layers changed. Needs
+    constant Expand/Reshape targets (after :func:`static_shapes`)."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    const: dict[str, Any] = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    for n in graph.node:
+        if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value":
+            const[n.output[0]] = numpy_helper.to_array(n.attribute[0].t)
+    producer = {o: n for n in graph.node for o in n.output}
+    consumers: dict[str, list] = {}
+    for n in graph.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+    graph_outputs = {o.name for o in graph.output}
+    # the masks' shapes: only [*, 1, *, *] masks broadcast over the new group axis as they did
+    inferred = inferred or symbolic_shapes(model)
+    if inferred is None:
+        return 0
+    known = inferred[1]
+
+    def mask_shape(name: str) -> Optional[list]:
+        if name in const:
+            return list(const[name].shape)
+        vi = known.get(name)
+        if vi is None or not vi.type.tensor_type.HasField("shape"):
+            return None
+        return [d.dim_value if d.HasField("dim_value") else None for d in vi.type.tensor_type.shape.dim]
+
+    def only(name: str, op: str) -> Any:
+        """The node of type ``op`` making ``name``, when nothing else reads ``name``."""
+        n = producer.get(name)
+        ok = n is not None and n.op_type == op and len(consumers.get(name, [])) == 1 and name not in graph_outputs
+        return n if ok else None
+
+    def axes_of(node: Any) -> Optional[list]:
+        for a in node.attribute:
+            if a.name == "axes":
+                return list(a.ints)
+        return const[node.input[1]].tolist() if len(node.input) > 1 and node.input[1] in const else None
+
+    def reads_shape_dims_other_than_1(shape_node: Any) -> bool:
+        users = consumers.get(shape_node.output[0], [])
+        return bool(users) and shape_node.output[0] not in graph_outputs and all(
+            u.op_type == "Gather" and u.input[0] == shape_node.output[0] and u.input[1] in const
+            and const[u.input[1]].size == 1 and int(const[u.input[1]]) in (0, 2, 3, -1, -2, -4)
+            for u in users)
+
+    def repeated(name: str, user: Any) -> Optional[tuple]:
+        """(cache, unsqueezed cache, Shape readers, group, heads, dim) when ``name`` is repeat_kv's
+        result read by ``user`` (and maybe by Shape nodes that do not look at the heads axis)."""
+        reshape = producer.get(name)
+        if reshape is None or reshape.op_type != "Reshape" or name in graph_outputs:
+            return None
+        others = [u for u in consumers.get(name, []) if u is not user]
+        if any(u.op_type != "Shape" or not reads_shape_dims_other_than_1(u) for u in others):
+            return None
+        expand = only(reshape.input[0], "Expand")
+        unsq = expand and only(expand.input[0], "Unsqueeze")
+        if not unsq or axes_of(unsq) != [2] or expand.input[1] not in const or reshape.input[1] not in const:
+            return None
+        shape, target = const[expand.input[1]].tolist(), const[reshape.input[1]].tolist()
+        if len(shape) != 5 or shape[:2] != [1, 1] or shape[3:] != [1, 1] or shape[2] < 2 \
+                or len(target) != 4 or target[0] != 0 or target[2] != -1 or target[1] % shape[2] or target[3] <= 0:
+            return None
+        return unsq.input[0], unsq.output[0], others, shape[2], target[1], target[3]
+
+    edits: list = []  # (anchor node, insert after it?, new nodes)
+    rewires: list = []  # (node, new inputs)
+    for out_mm in [n for n in graph.node if n.op_type == "MatMul"]:
+        v = repeated(out_mm.input[1], out_mm)
+        softmax = only(out_mm.input[0], "Softmax")
+        add = softmax is not None and only(softmax.input[0], "Add")
+        if v is None or v[2] or not add or any(a.name == "axis" and a.i not in (-1, 3) for a in softmax.attribute):
+            continue
+        scaled, mask = add.input
+        scale = only(scaled, "Mul") or only(scaled, "Div")
+        if scale is None:
+            scaled, mask = mask, scaled
+            scale = only(scaled, "Mul") or only(scaled, "Div")
+        if scale is None or scale.input[1] not in const or const[scale.input[1]].size != 1:
+            continue
+        shape = mask_shape(mask)
+        if shape is None or len(shape) != 4 or shape[1] != 1:
+            continue
+        scores = only(scale.input[0], "MatMul")
+        transpose = scores is not None and only(scores.input[1], "Transpose")
+        k = transpose and repeated(transpose.input[0], transpose)
+        if not k or [list(a.ints) for a in transpose.attribute if a.name == "perm"] != [[0, 1, 3, 2]] \
+                or k[3:] != v[3:]:
+            continue
+        group, heads, dim = v[3:]
+        tag = f"onnxformers_gqa{len(edits)}"
+        graph.initializer.extend([
+            numpy_helper.from_array(np.array([0, heads // group, group, -1, dim], np.int64), f"{tag}_q_shape"),
+            numpy_helper.from_array(np.array([0, heads, -1, dim], np.int64), f"{tag}_out_shape"),
+            numpy_helper.from_array(np.array([1], np.int64), f"{tag}_axis1")])
+        edits.append((scores, False, [
+            helper.make_node("Reshape", [scores.input[0], f"{tag}_q_shape"], [f"{tag}_q"], name=f"{tag}_q"),
+            helper.make_node("Transpose", [k[1]], [f"{tag}_kt"], name=f"{tag}_kt", perm=[0, 1, 2, 4, 3])]))
+        edits.append((add, False, [
+            helper.make_node("Unsqueeze", [mask, f"{tag}_axis1"], [f"{tag}_mask"], name=f"{tag}_mask")]))
+        rewires += [(scores, [f"{tag}_q", f"{tag}_kt"]), (add, [scaled, f"{tag}_mask"]),
+                    (out_mm, [out_mm.input[0], v[1]])]
+        rewires += [(shape_node, [k[0]]) for shape_node in k[2]]  # same batch, length and dim
+        # the output goes back to [batch, heads, seq, dim] under its old name
+        edits.append((out_mm, True, [helper.make_node("Reshape", [f"{tag}_out5", f"{tag}_out_shape"],
+                                                      [out_mm.output[0]], name=f"{tag}_out")]))
+        out_mm.output[0] = f"{tag}_out5"
+    if not edits:
+        return 0
+    for node, inputs in rewires:
+        del node.input[:]
+        node.input.extend(inputs)
+    for anchor, after, nodes in edits:
+        at = list(graph.node).index(anchor) + (1 if after else 0)
+        for offset, n in enumerate(nodes):
+            graph.node.insert(at + offset, n)
+    while True:  # drop the repeat_kv nodes nothing reads any more
+        used = {i for n in graph.node for i in n.input} | graph_outputs
+        keep = [n for n in graph.node if any(o in used for o in n.output)]
+        if len(keep) == len(graph.node):
+            break
+        del graph.node[:]
+        graph.node.extend(keep)
+    used = {i for n in graph.node for i in n.input}
+    keep_init = [i for i in graph.initializer if i.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(keep_init)
+    return len(edits) // 3
+
+
+def symbolic_shapes(model: Any) -> Optional[tuple]:
+    """onnxruntime's symbolic shape inference (sympy) of ``model``: (values, value infos, symbolic
+    dims), or None when it fails (a private API of onnxruntime's tools: any change in it is
+    tolerated)."""
+    try:
+        import sympy  # noqa: F401
+        from onnxruntime.tools.symbolic_shape_infer import SymbolicShapeInference
+
+        infer = SymbolicShapeInference(2**31 - 1, True, False, 0)
+        infer._preprocess(model)  # works on a copy of the model
+        while infer.run_:
+            infer._infer_impl()
+        return infer.sympy_data_, infer.known_vi_, infer.symbolic_dims_
+    except Exception:
+        return None
+
+
+def static_shapes(model: Any, inferred: Optional[tuple] = None) -> int:
     """Give every Reshape/Expand whose target shape is computed at run time (Shape → Gather →
     Unsqueeze → Concat chains, ~2/3 of an exported decoder's nodes) a constant target, then drop
     the nodes left unused. Exact: a Reshape dim equal to the input's same dim becomes 0 ("copy"), one
@@ -348,17 +511,12 @@ def static_shapes(model: Any) -> int:
     import numpy as np
     from onnx import numpy_helper
 
-    try:
-        import sympy
-        from onnxruntime.tools.symbolic_shape_infer import SymbolicShapeInference
-
-        infer = SymbolicShapeInference(2**31 - 1, True, False, 0)
-        infer._preprocess(model)  # works on a copy of the model
-        while infer.run_:
-            infer._infer_impl()
-        values, known, dims = infer.sympy_data_, infer.known_vi_, infer.symbolic_dims_
-    except Exception:  # a private API of onnxruntime's tools: tolerate any change in it
+    inferred = inferred or symbolic_shapes(model)
+    if inferred is None:
         return 0
+    import sympy
+
+    values, known, dims = inferred
     graph = model.graph
 
     def shape_of(name: str) -> Optional[list]:
