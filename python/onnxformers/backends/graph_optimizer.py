@@ -27,8 +27,8 @@ decode step is inside ``session.run``; exact rewrites of the *same* ONNX file ma
 Turned on with ``session_options={"graph_optimizer": "fuse"|"unwrap"|True}`` or the environment
 variable ``ONNXFORMERS_GRAPH_OPTIMIZER``; off by default (the first load needs ``onnx``/``sympy`` and a
 few seconds, and writes a copy of the model). Measured on the bench Llama (benches/results/
-generation_cpu_graph_optimizer.txt, one thread): ``fuse`` is 1.37x faster per token than the original
-file at batch 1 and 1.10-1.15x at batch 8, with the same greedy and beam tokens.
+generation_cpu.txt, one thread): ``fuse`` is 1.2-1.3x faster per token than the original file at batch
+1 and 8, 1.15x with 4 beams, with the same greedy and beam tokens.
 
 The result is cached next to the model (``.onnxformers-optimized/``, else the user cache), keyed by
 the file's SHA-256, the onnxruntime version and this module's version, and is only used once it has
