@@ -11,8 +11,10 @@
    ONNX file (default: the tiny fixture ViT, where pre/post-processing dominates; ``--model DIR`` for a real
    one laid out as Transformers.js expects: config.json, preprocessor_config.json, onnx/model.onnx).
 
-Each pair is timed alternately and the best of ``--repeat`` runs is kept (the machine may be shared). The
-vision path is pure Python + Pillow + numpy (no Rust), so the build profile of the extension does not matter.
+Each pair is timed alternately and the best of ``--repeat`` runs is kept (the machine may be shared). Decoding
+stays on Pillow (libjpeg-turbo); resampling (a bit-exact port of Pillow's convolution resampling, reading Pillow's
+memory through its Arrow export) and the uint8 -> float32 normalisation, written straight into the (padded) batch
+by the worker threads, run in the Rust extension: build it in release mode (``maturin develop --release``).
 The output is also written to benches/results/bench_vision.txt (``--out``).
 
     python benches/bench_vision.py [--images 64] [--model tests/fixtures/models/tiny-vit-classifier]

@@ -428,3 +428,41 @@ def dynamic_time_warping(
     """``(text_indices, time_indices)``: least-cost monotonic path through a 2-D cost matrix."""
 
 # --- end alignment ---
+
+# --- image ---
+# Vision preprocessing kernels (rust/py/src/image.rs); errors are InvalidInputError
+
+def resample_u8(
+    pixels: npt.NDArray[np.uint8],
+    width: int,
+    height: int,
+    filter: int,
+    horizontal_first: bool = False,
+) -> npt.NDArray[np.uint8]:
+    """``PIL.Image.resize((width, height), filter)`` of (H, W, C) uint8 C-contiguous pixels (C 1-4, each
+    channel independently), bit for bit; ``filter``: 1 lanczos, 2 bilinear, 3 bicubic, 4 box, 5 hamming.
+    ``horizontal_first``: the pass order of Pillow < 13 instead of Pillow 13's. Returns (height, width, C)."""
+def resample_arrow(
+    array: Any,
+    width: int,
+    height: int,
+    channels: int,
+    out_width: int,
+    out_height: int,
+    filter: int,
+    horizontal_first: bool = False,
+) -> npt.NDArray[np.uint8]:
+    """:func:`resample_u8` reading Pillow's memory through ``PIL.Image.__arrow_c_array__()[1]`` (an
+    ``arrow_array`` PyCapsule) instead of a copy; ``channels`` 1 (mode L) or 3 (mode RGB, stored as 4
+    bytes per pixel). Returns (out_height, out_width, channels)."""
+def u8_to_f32_chw(
+    pixels: npt.NDArray[np.uint8],
+    table: npt.NDArray[np.float32],
+    out: npt.NDArray[np.float32],
+    flip: bool = False,
+) -> None:
+    """``out[c', y, x] = table[c, pixels[y, x, c]]`` (``c' = C - 1 - c`` with ``flip``); ``pixels`` (H, W, C)
+    uint8 C-contiguous, ``table`` (C, 256) float32, ``out`` a writable (C, H, W) float32 view with a
+    contiguous last axis (e.g. ``batch[i, :, :h, :w]``)."""
+
+# --- end image ---

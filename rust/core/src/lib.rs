@@ -1,3 +1,4 @@
 pub mod audio;
 pub mod generation;
+pub mod image;
 pub mod tokenizer;

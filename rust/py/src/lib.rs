@@ -6,6 +6,7 @@ mod audio;
 mod audio_fbank;
 mod errors;
 mod generation;
+mod image;
 mod tokenizer;
 
 /// mimalloc for every Rust allocation of the extension: glibc malloc/free were ~30% of a
@@ -21,5 +22,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     alignment::register(m)?;
     audio_fbank::register(m)?;
     generation::register(m)?;
+    image::register(m)?;
     Ok(())
 }

@@ -32,6 +32,7 @@ from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ... import _core
 from ...errors import InvalidConfigError, InvalidInputError
 from ...utils.image import RawImage, center_crop_array, resample_id
 
@@ -298,10 +299,8 @@ class ImageProcessor:
     def to_float(self, pixels: np.ndarray, opts: Options) -> np.ndarray:
         """uint8 HWC → float32 CHW, rescaled and normalized per ``opts``."""
         channels = pixels.shape[2]
-        table = self._table(opts, channels)
         out = np.empty((channels,) + pixels.shape[:2], dtype=np.float32)
-        for c in range(channels):
-            np.take(table[c], pixels[:, :, c], out=out[c])
+        _core.u8_to_f32_chw(np.ascontiguousarray(pixels, dtype=np.uint8), self._table(opts, channels), out)
         return out
 
     def pad_image(self, pixel_data: np.ndarray, pad_size: Any, *, mode: str = "constant", center: bool = False,
@@ -350,6 +349,11 @@ class ImageProcessor:
     def preprocess(self, image: Any, **overrides: Any) -> PreprocessedImage:
         """Preprocess one image (see the module docs for the steps)."""
         opts = self._resolve(overrides) if overrides else self.options
+        return self._finish(self._stage_uint8(image, opts), opts)
+
+    def _stage_uint8(self, image: Any, opts: Options) -> Tuple[np.ndarray, Tuple[int, int], Tuple[int, int]]:
+        """Steps 1-4 of :meth:`preprocess` (read, convert, resize, crop): the uint8 HWC pixels, the
+        original size and the size after resize/crop."""
         image = self.prepare(image)
         original_size = (image.height, image.width)
         if opts.do_convert_rgb and image.channels != 3:
@@ -360,15 +364,7 @@ class ImageProcessor:
         pixels = image._array()
         if opts.do_center_crop and not self._crop_in_resize():
             pixels = self.center_crop(pixels, opts)
-        reshaped_input_size = (int(pixels.shape[0]), int(pixels.shape[1]))
-        pixel_values = self.to_float(pixels, opts)
-        if opts.do_pad:
-            pixel_values = self.pad(pixel_values, opts)
-        if opts.do_flip_channel_order:
-            if pixel_values.shape[0] != 3:
-                raise InvalidInputError("Flipping channel order is only supported for RGB images.")
-            pixel_values = np.ascontiguousarray(pixel_values[::-1])
-        return PreprocessedImage(pixel_values, original_size, reshaped_input_size)
+        return pixels, original_size, (int(pixels.shape[0]), int(pixels.shape[1]))
 
     def resize_and_crop(self, image: RawImage, opts: Options) -> RawImage:
         """The resize (and thumbnail) steps on uint8 pixels."""
@@ -386,15 +382,86 @@ class ImageProcessor:
     # ---------------------------------------------------------------------------------- call
     def __call__(self, images: Any, **overrides: Any) -> Dict[str, Any]:
         batch = as_image_list(images)
+        opts = self._resolve(overrides) if overrides else self.options
+        if self._fused_batch_ok(opts):
+            return self._fused_call(batch, opts)
         processed = self.preprocess_many(batch, **overrides)
-        return self.collate(processed, self._resolve(overrides) if overrides else self.options)
+        return self.collate(processed, opts)
 
     def preprocess_many(self, images: Sequence[Any], **overrides: Any) -> List[PreprocessedImage]:
-        """:meth:`preprocess` over several images, on a thread pool: Pillow releases the GIL while it
-        decodes and resamples, which is where nearly all the time goes."""
-        if len(images) < 2 or get_num_threads() == 1:
-            return [self.preprocess(image, **overrides) for image in images]
-        return list(_executor().map(lambda image: self.preprocess(image, **overrides), images))
+        """:meth:`preprocess` over several images, on a thread pool: Pillow (decoding) and the Rust
+        kernels (resampling, normalizing) release the GIL, and that is where nearly all the time goes."""
+        return _parallel_map(lambda image: self.preprocess(image, **overrides), images)
+
+    # ------------------------------------------------------------------------------ batched call
+    # A batch is made in two rounds on the thread pool: (1) read + resize + crop every image (uint8),
+    # (2) once the batch array is allocated, every worker writes its image's floats straight into its
+    # slice of it (``batch[i, :, :h, :w]``, a padded window for DETR-style batches). No per-image float
+    # array is stacked or copied into a padded batch on the calling thread, which capped the scaling.
+    # Only for processors whose steps are the shared ones (a family overriding preprocess, to_float or
+    # collate keeps the per-image path), and the outputs are the same arrays, bit for bit.
+
+    def _fused_batch_ok(self, opts: Options) -> bool:
+        cls = type(self)
+        return (cls.preprocess is ImageProcessor.preprocess and cls.to_float is ImageProcessor.to_float
+                and cls.collate is ImageProcessor.collate and not opts.do_pad)
+
+    def _fused_target(self, sizes: List[Tuple[int, int]], opts: Options) -> Optional[Tuple[int, int]]:
+        """(height, width) of the batch array for images of ``sizes``; None: use the per-image path
+        (which raises the error the images deserve)."""
+        return sizes[0] if len(set(sizes)) == 1 else None
+
+    def _fused_call(self, images: List[Any], opts: Options) -> Dict[str, Any]:
+        stages = _parallel_map(lambda image: self._stage_uint8(image, opts), images)
+        sizes = [(int(p.shape[0]), int(p.shape[1])) for p, _, _ in stages]
+        channels = {int(p.shape[2]) for p, _, _ in stages}
+        target = self._fused_target(sizes, opts) if len(channels) == 1 else None
+        if target is None:
+            processed = _parallel_map(lambda stage: self._finish(stage, opts), stages)
+            return self.collate(processed, opts)
+        (c,) = channels
+        if opts.do_flip_channel_order and c != 3:
+            raise InvalidInputError("Flipping channel order is only supported for RGB images.")
+        table = self._table(opts, c)
+        padded = any(size != target for size in sizes)
+        # np.zeros is calloc: the padding costs nothing until touched, the rest is written by the workers
+        batch = (np.zeros if padded else np.empty)((len(stages), c) + tuple(target), dtype=np.float32)
+        extra = self._fused_extra(len(stages), target)
+
+        def write(i: int) -> None:
+            pixels = stages[i][0]
+            h, w = sizes[i]
+            _core.u8_to_f32_chw(np.ascontiguousarray(pixels, dtype=np.uint8), table, batch[i, :, :h, :w],
+                                opts.do_flip_channel_order)
+            self._fused_write_extra(extra, i, h, w)
+
+        _parallel_map(write, range(len(stages)))
+        out = {
+            "pixel_values": batch,
+            "original_sizes": [list(s[1]) for s in stages],
+            "reshaped_input_sizes": [list(s[2]) for s in stages],
+        }
+        out.update(extra)
+        return out
+
+    def _finish(self, stage: Tuple[np.ndarray, Tuple[int, int], Tuple[int, int]], opts: Options) -> PreprocessedImage:
+        """Steps 5-7 of :meth:`preprocess` for the output of :meth:`_stage_uint8`."""
+        pixels, original_size, reshaped_input_size = stage
+        pixel_values = self.to_float(pixels, opts)
+        if opts.do_pad:
+            pixel_values = self.pad(pixel_values, opts)
+        if opts.do_flip_channel_order:
+            if pixel_values.shape[0] != 3:
+                raise InvalidInputError("Flipping channel order is only supported for RGB images.")
+            pixel_values = np.ascontiguousarray(pixel_values[::-1])
+        return PreprocessedImage(pixel_values, original_size, reshaped_input_size)
+
+    def _fused_extra(self, count: int, target: Tuple[int, int]) -> Dict[str, np.ndarray]:
+        """Other per-image batch arrays the workers fill (DETR's ``pixel_mask``)."""
+        return {}
+
+    def _fused_write_extra(self, extra: Dict[str, np.ndarray], i: int, height: int, width: int) -> None:
+        pass
 
     def collate(self, processed: List[PreprocessedImage], opts: Options) -> Dict[str, Any]:
         """Stack preprocessed images into the model inputs."""
@@ -563,6 +630,13 @@ def _executor():
 
                 _EXECUTOR = ThreadPoolExecutor(max_workers=get_num_threads(), thread_name_prefix="onnxformers-image")
     return _EXECUTOR
+
+
+def _parallel_map(fn: Any, items: Sequence[Any]) -> List[Any]:
+    """``[fn(x) for x in items]``, on the image thread pool when there are several items and threads."""
+    if len(items) < 2 or get_num_threads() == 1:
+        return [fn(item) for item in items]
+    return list(_executor().map(fn, items))
 
 
 def as_image_list(images: Any) -> List[Any]:

@@ -322,17 +322,42 @@ class DetrImageProcessor(ImageProcessor):
     def pad(self, pixel_values: np.ndarray, opts: Options) -> np.ndarray:
         return pixel_values  # batch-level, in collate()
 
+    def _pad_target(self, sizes: List[Tuple[int, int]], opts: Options) -> Tuple[int, int]:
+        """(height, width) every image of the batch is padded to (``pad_size`` or the largest sides)."""
+        if opts.pad_size is not None:
+            target = (int(opts.pad_size["height"]), int(opts.pad_size["width"]))
+        else:
+            target = (max(s[0] for s in sizes), max(s[1] for s in sizes))
+        for h, w in sizes:
+            if h > target[0] or w > target[1]:
+                raise InvalidInputError(
+                    f"{type(self).__name__}: cannot pad a {w}x{h} image to the smaller size {target[1]}x{target[0]}")
+        return target
+
+    # the batched call (base class): padding and pixel_mask are written by the workers, in place
+    def _fused_batch_ok(self, opts: Options) -> bool:
+        cls = type(self)
+        return (cls.preprocess is ImageProcessor.preprocess and cls.to_float is ImageProcessor.to_float
+                and cls.collate is DetrImageProcessor.collate and cls.pad is DetrImageProcessor.pad)
+
+    def _fused_target(self, sizes: List[Tuple[int, int]], opts: Options) -> Optional[Tuple[int, int]]:
+        if opts.do_pad:
+            return self._pad_target(sizes, opts)
+        return super()._fused_target(sizes, opts)
+
+    def _fused_extra(self, count: int, target: Tuple[int, int]) -> Dict[str, np.ndarray]:
+        if not self.return_pixel_mask:
+            return {}
+        return {"pixel_mask": np.zeros((count,) + tuple(target), dtype=np.int64)}
+
+    def _fused_write_extra(self, extra: Dict[str, np.ndarray], i: int, height: int, width: int) -> None:
+        if "pixel_mask" in extra:
+            extra["pixel_mask"][i, :height, :width] = 1
+
     def collate(self, processed: List[PreprocessedImage], opts: Options) -> Dict[str, Any]:
         sizes = [p.pixel_values.shape[1:] for p in processed]
         if opts.do_pad:
-            if opts.pad_size is not None:
-                target = (int(opts.pad_size["height"]), int(opts.pad_size["width"]))
-            else:
-                target = (max(s[0] for s in sizes), max(s[1] for s in sizes))
-            for h, w in sizes:
-                if h > target[0] or w > target[1]:
-                    raise InvalidInputError(
-                        f"{type(self).__name__}: cannot pad a {w}x{h} image to the smaller size {target[1]}x{target[0]}")
+            target = self._pad_target(sizes, opts)
             # one zeroed batch buffer, each image copied into its top-left corner (no per-image np.pad copy)
             channels = processed[0].pixel_values.shape[0]
             batch = np.zeros((len(processed), channels) + tuple(target), dtype=np.float32)

@@ -445,8 +445,7 @@ class MaskFormerImageProcessor(DetrImageProcessor):
             height, width = -(-height // d) * d, -(-width // d) * d
         return width, height
 
-    def pad(self, pixel_values: np.ndarray, opts: Options) -> np.ndarray:
-        return pixel_values  # batch-level, in collate(); size_divisor only shapes the resize
+    # pad(): DETR's (batch-level, in collate()); size_divisor only shapes the resize
 
     def _upsampled(self, outputs: Mapping[str, Any]) -> Dict[str, Any]:
         logits = outputs.get("class_queries_logits", outputs.get("logits"))
