@@ -262,6 +262,10 @@ def _per_image(processor, images, **overrides) -> dict:
     ("DetrImageProcessor", dict(DETR, pad_size={"height": 600, "width": 700}), _batch()),
     ("DetrImageProcessor", dict(DETR, do_pad=False), [_pixels(300, 410, 3, seed=i) for i in range(3)]),
     ("YolosImageProcessor", DETR, _batch()),
+    # decoded images (RawImage inputs), grayscale converted to RGB
+    ("DetrImageProcessor", DETR, [RawImage.read(p) for p in _batch()]),
+    ("DetrImageProcessor", dict(DETR, pad_size={"height": 600, "width": 700}), [RawImage.read(p) for p in _batch()]),
+    ("DetrImageProcessor", dict(DETR, do_convert_rgb=True), [RawImage.read(p[:, :, 0]) for p in _batch()]),
 ])
 def test_batched_call_equals_per_image_path(name, config, images, threads) -> None:
     processor = IMAGE_PROCESSORS[name](config)
@@ -310,3 +314,4 @@ def test_batched_call_equals_transformers(name, config, threads) -> None:
     assert float(np.max(np.abs(got["pixel_values"] - want["pixel_values"]))) == 0.0
     if "pixel_mask" in want:
         assert np.array_equal(got["pixel_mask"], want["pixel_mask"])
+
