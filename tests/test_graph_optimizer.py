@@ -329,3 +329,35 @@ def test_grouped_query_attention_broadcasts_instead_of_repeating(cache, monkeypa
         np.testing.assert_array_equal(logits[0][1], logits[1][1])
     used = {i for n in with_broadcast.graph.node for i in n.input}
     assert all(i.name in used for i in with_broadcast.graph.initializer)  # nothing left dangling
+
+
+@pytest.mark.skipif(not HAS_FUSIONS, reason="symbolic shape inference needs sympy")
+def test_slices_that_keep_their_whole_input_are_dropped():
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    def model_with(start, end_from_shape, const_end=None):
+        nodes = [helper.make_node("Shape", ["x"], ["shape"]),
+                 helper.make_node("Gather", ["shape", "two"], ["len"], axis=0),
+                 helper.make_node("Unsqueeze", ["len", "zero"], ["end"])]
+        end = "end" if end_from_shape else "const_end"
+        nodes.append(helper.make_node("Slice", ["x", "start", end, "axis"], ["sliced"]))
+        nodes.append(helper.make_node("Relu", ["sliced"], ["y"]))
+        inits = [numpy_helper.from_array(np.array(2, np.int64), "two"),
+                 numpy_helper.from_array(np.array([0], np.int64), "zero"),
+                 numpy_helper.from_array(np.array([start], np.int64), "start"),
+                 numpy_helper.from_array(np.array([2], np.int64), "axis"),
+                 numpy_helper.from_array(np.array([const_end or 0], np.int64), "const_end")]
+        graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", 3, "t"])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["b", 3, None])], inits)
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+
+    x = np.random.default_rng(0).standard_normal((2, 3, 5)).astype(np.float32)
+    for start, from_shape, const_end, dropped in ((0, True, None, 1), (1, True, None, 0), (0, False, 3, 0),
+                                                   (0, False, 2**62, 1)):
+        model = model_with(start, from_shape, const_end)
+        want = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+        assert go.drop_identity_slices(model) == dropped, (start, from_shape, const_end)
+        assert sum(n.op_type == "Slice" for n in model.graph.node) == 1 - dropped
+        got = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+        np.testing.assert_array_equal(got, want)

@@ -18,7 +18,9 @@ decode step is inside ``session.run``; exact rewrites of the *same* ONNX file ma
 3. **Grouped-query attention by broadcasting** (``fuse``, :func:`broadcast_grouped_attention`): the
    exported ``repeat_kv`` copies of the keys and values (Expand to every query head, per layer and
    step) are dropped; the attention MatMuls broadcast over the head group instead. Exact.
-4. **Logits of the last position only** (both levels): the language-model head (the MatMul that
+4. **No-op Slices dropped** (``fuse``, :func:`drop_identity_slices`): the causal mask sliced to the key
+   length in every layer and step, which symbolic shape inference proves is its whole length. Exact.
+5. **Logits of the last position only** (both levels): the language-model head (the MatMul that
    makes ``logits``, half of a small model's per-token work) gets its input sliced to the last
    ``num_logits_to_keep`` positions, a new int64 scalar input (0 keeps all, as transformers'
    ``logits_to_keep``). ``generate`` feeds 1, so the prompt step stops computing ``prompt length ×
@@ -48,7 +50,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 #: bump when the rewrite changes, so that stale cache entries are not reused
-OPTIMIZER_VERSION = "4"
+OPTIMIZER_VERSION = "5"
 #: ``session_options`` key / environment variable that turns the rewrite on
 OPTION_KEY = "graph_optimizer"
 ENV_VAR = "ONNXFORMERS_GRAPH_OPTIMIZER"
@@ -301,6 +303,7 @@ def rewrite(path: Path, level: str) -> Any:
         inferred = symbolic_shapes(model)
         static_shapes(model, inferred)
         broadcast_grouped_attention(model, inferred)
+        drop_identity_slices(model, inferred)
     if keep_last_logits(model):
         before = (before[0] + [LOGITS_TO_KEEP], before[1])
     if _signature(model.graph) != before:
@@ -499,6 +502,107 @@ def symbolic_shapes(model: Any) -> Optional[tuple]:
         return infer.sympy_data_, infer.known_vi_, infer.symbolic_dims_
     except Exception:
         return None
+
+
+def _symbolic_dims(inferred: tuple, name: str) -> Optional[list]:
+    """The sympy dims of ``name`` from :func:`symbolic_shapes`' result, or None."""
+    import sympy
+
+    _, known, dims = inferred
+    vi = known.get(name)
+    if vi is None or not vi.type.tensor_type.HasField("shape"):
+        return None
+    out = []
+    for d in vi.type.tensor_type.shape.dim:
+        if d.HasField("dim_value"):
+            out.append(sympy.Integer(d.dim_value))
+        elif d.HasField("dim_param"):
+            out.append(dims.get(d.dim_param, sympy.Symbol(d.dim_param, integer=True, nonnegative=True)))
+        else:
+            return None
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    import sympy
+
+    try:
+        return bool(sympy.simplify(a - b) == 0)
+    except Exception:
+        return False
+
+
+def drop_identity_slices(model: Any, inferred: Optional[tuple] = None) -> int:
+    """Remove Slice nodes that keep their whole input (start 0, step 1, end at or past the axis'
+    length, proved by symbolic shape inference): the exported attention slices its causal mask to
+    the key length every layer and step, which is already the mask's length. Exact (a copy less);
+    returns the number removed."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    inferred = inferred or symbolic_shapes(model)
+    if inferred is None:
+        return 0
+    values = inferred[0]
+    graph = model.graph
+    const: dict[str, Any] = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    for n in graph.node:
+        if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value":
+            const[n.output[0]] = numpy_helper.to_array(n.attribute[0].t)
+    outputs = {o.name for o in graph.output}
+    big = np.iinfo(np.int32).max
+
+    def ints(name: str) -> Optional[list]:
+        if name in const:
+            return np.atleast_1d(const[name]).tolist()
+        v = values.get(name)
+        return None if v is None else list(v) if isinstance(v, (list, tuple)) else np.atleast_1d(v).tolist()
+
+    rename: dict[str, str] = {}
+    for node in graph.node:
+        if node.op_type != "Slice" or len(node.input) < 3 or node.output[0] in outputs:
+            continue
+        shape = _symbolic_dims(inferred, node.input[0])
+        starts, ends = ints(node.input[1]), ints(node.input[2])
+        axes = ints(node.input[3]) if len(node.input) > 3 and node.input[3] else None
+        steps = ints(node.input[4]) if len(node.input) > 4 and node.input[4] else None
+        if shape is None or starts is None or ends is None or (len(node.input) > 3 and node.input[3] and axes is None):
+            continue
+        axes = axes if axes is not None else list(range(len(starts)))
+        if (steps is not None and any(int(x) != 1 for x in steps)) or any(not isinstance(x, (int, np.integer)) or x != 0 for x in starts):
+            continue
+        whole = True
+        for axis, end in zip(axes, ends):
+            dim = shape[int(axis) % len(shape)]
+            if isinstance(end, (int, np.integer)) and end >= big:
+                continue
+            if not _same(end, dim):
+                whole = False
+                break
+        if whole:
+            rename[node.output[0]] = node.input[0]
+    if not rename:
+        return 0
+    for node in graph.node:
+        for i, name in enumerate(node.input):
+            while name in rename:
+                name = rename[name]
+            node.input[i] = name
+    keep = [n for n in graph.node if not (n.op_type == "Slice" and n.output[0] in rename)]
+    del graph.node[:]
+    graph.node.extend(keep)
+    used = {i for n in graph.node for i in n.input} | outputs
+    while True:  # the shape chains that computed the ends
+        keep = [n for n in graph.node if any(o in used for o in n.output)]
+        if len(keep) == len(graph.node):
+            break
+        del graph.node[:]
+        graph.node.extend(keep)
+        used = {i for n in graph.node for i in n.input} | outputs
+    keep_init = [i for i in graph.initializer if i.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(keep_init)
+    return len(rename)
 
 
 def static_shapes(model: Any, inferred: Optional[tuple] = None) -> int:
