@@ -620,29 +620,13 @@ def static_shapes(model: Any, inferred: Optional[tuple] = None) -> int:
         return 0
     import sympy
 
-    values, known, dims = inferred
+    values = inferred[0]
     graph = model.graph
 
     def shape_of(name: str) -> Optional[list]:
-        vi = known.get(name)
-        if vi is None or not vi.type.tensor_type.HasField("shape"):
-            return None
-        out = []
-        for d in vi.type.tensor_type.shape.dim:
-            if d.HasField("dim_value"):
-                out.append(sympy.Integer(d.dim_value))
-            elif d.HasField("dim_param"):
-                out.append(dims.get(d.dim_param, sympy.Symbol(d.dim_param, integer=True, nonnegative=True)))
-            else:
-                return None
-        return out
+        return _symbolic_dims(inferred, name)
 
-    def same(a: Any, b: Any) -> bool:
-        try:
-            return bool(sympy.simplify(a - b) == 0)
-        except Exception:
-            return False
-
+    same = _same
     constant = {i.name for i in graph.initializer}
     constant |= {o for n in graph.node if n.op_type == "Constant" for o in n.output}
     added = []
