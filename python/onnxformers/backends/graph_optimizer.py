@@ -473,18 +473,33 @@ def broadcast_grouped_attention(model: Any, inferred: Optional[tuple] = None) ->
         at = list(graph.node).index(anchor) + (1 if after else 0)
         for offset, n in enumerate(nodes):
             graph.node.insert(at + offset, n)
-    while True:  # drop the repeat_kv nodes nothing reads any more
-        used = {i for n in graph.node for i in n.input} | graph_outputs
+    _prune(graph)  # the repeat_kv nodes nothing reads any more
+    return len(edits) // 3
+
+
+def _prune(graph: Any) -> None:
+    """Drop the nodes whose outputs nothing reads (repeatedly) and the initializers no node reads;
+    names read inside subgraphs (If/Loop/Scan bodies) count as read."""
+
+    def subgraph_reads(nodes: Any) -> set:
+        names: set = set()
+        for n in nodes:
+            for a in n.attribute:
+                for g in ([a.g] if a.HasField("g") else []) + list(a.graphs):
+                    names |= {i for m in g.node for i in m.input} | subgraph_reads(g.node)
+        return names
+
+    outputs = {o.name for o in graph.output} | subgraph_reads(graph.node)
+    while True:
+        used = {i for n in graph.node for i in n.input} | outputs
         keep = [n for n in graph.node if any(o in used for o in n.output)]
         if len(keep) == len(graph.node):
             break
         del graph.node[:]
         graph.node.extend(keep)
-    used = {i for n in graph.node for i in n.input}
     keep_init = [i for i in graph.initializer if i.name in used]
     del graph.initializer[:]
     graph.initializer.extend(keep_init)
-    return len(edits) // 3
 
 
 def symbolic_shapes(model: Any) -> Optional[tuple]:
@@ -588,20 +603,7 @@ def drop_identity_slices(model: Any, inferred: Optional[tuple] = None) -> int:
             while name in rename:
                 name = rename[name]
             node.input[i] = name
-    keep = [n for n in graph.node if not (n.op_type == "Slice" and n.output[0] in rename)]
-    del graph.node[:]
-    graph.node.extend(keep)
-    used = {i for n in graph.node for i in n.input} | outputs
-    while True:  # the shape chains that computed the ends
-        keep = [n for n in graph.node if any(o in used for o in n.output)]
-        if len(keep) == len(graph.node):
-            break
-        del graph.node[:]
-        graph.node.extend(keep)
-        used = {i for n in graph.node for i in n.input} | outputs
-    keep_init = [i for i in graph.initializer if i.name in used]
-    del graph.initializer[:]
-    graph.initializer.extend(keep_init)
+    _prune(graph)  # the Slices, and the shape chains that computed their ends
     return len(rename)
 
 
@@ -674,18 +676,7 @@ def static_shapes(model: Any, inferred: Optional[tuple] = None) -> int:
     if not added:
         return 0
     graph.initializer.extend(added)
-    outputs = {o.name for o in graph.output}
-    while True:  # drop the shape chains nothing reads any more
-        used = {i for n in graph.node for i in n.input} | outputs
-        keep = [n for n in graph.node if any(o in used for o in n.output)]
-        if len(keep) == len(graph.node):
-            break
-        del graph.node[:]
-        graph.node.extend(keep)
-    used = {i for n in graph.node for i in n.input}
-    keep_init = [i for i in graph.initializer if i.name in used]
-    del graph.initializer[:]
-    graph.initializer.extend(keep_init)
+    _prune(graph)  # the shape chains nothing reads any more
     return len(added)
 
 

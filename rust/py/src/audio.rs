@@ -4,7 +4,7 @@
 //!
 //! The Python layer (`onnxformers/utils/audio.py`) normalises dtypes and contiguity before
 //! calling these, so here a wrong dtype or layout is reported rather than converted.
-use crate::errors::invalid_input_error;
+use crate::errors::{describe, invalid_input_error};
 use numpy::ndarray::{Array2, Array3};
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArray3, PyArrayDyn, PyArrayMethods, PyReadonlyArray1,
@@ -25,17 +25,6 @@ fn parse<T: std::str::FromStr<Err = core::AudioError>>(s: &str) -> PyResult<T> {
 enum Samples<'py> {
     F32(PyReadonlyArray1<'py, f32>),
     F64(PyReadonlyArray1<'py, f64>),
-}
-
-fn describe(obj: &Bound<'_, PyAny>) -> String {
-    match obj.downcast::<numpy::PyUntypedArray>() {
-        Ok(a) => format!("an array of dtype {} and shape {:?}", a.dtype(), a.shape()),
-        Err(_) => obj
-            .get_type()
-            .name()
-            .map(|n| n.to_string())
-            .unwrap_or_default(),
-    }
 }
 
 fn samples<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<Samples<'py>> {

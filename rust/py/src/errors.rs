@@ -31,6 +31,19 @@ pub fn invalid_input_error(msg: impl std::fmt::Display) -> PyErr {
     make(&INVALID_INPUT_ERROR, "InvalidInputError", msg.to_string())
 }
 
+/// What an argument is, for error messages: a numpy array's dtype and shape, else its type name.
+pub fn describe(obj: &Bound<'_, PyAny>) -> String {
+    use numpy::{PyUntypedArray, PyUntypedArrayMethods};
+    match obj.downcast::<PyUntypedArray>() {
+        Ok(a) => format!("an array of dtype {} and shape {:?}", a.dtype(), a.shape()),
+        Err(_) => obj
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+    }
+}
+
 impl From<TokErr> for PyErr {
     fn from(e: TokErr) -> PyErr {
         tokenizer_error(e.0)

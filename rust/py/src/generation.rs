@@ -5,7 +5,7 @@
 //!
 //! Generation configs are plain dicts (a `generation_config.json`, or anything with a
 //! `to_dict()` method), parsed by the core with transformers' defaults.
-use crate::errors::invalid_input_error;
+use crate::errors::{describe, invalid_input_error};
 use numpy::ndarray::Array2;
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
@@ -142,17 +142,6 @@ fn with_logits<R: Send>(
         invalid_input_error("logits must be C-contiguous (use np.ascontiguousarray)")
     })?;
     Ok(logits.py().allow_threads(move || f(slice, rows, vocab)))
-}
-
-fn describe(obj: &Bound<'_, PyAny>) -> String {
-    match obj.downcast::<numpy::PyUntypedArray>() {
-        Ok(a) => format!("an array of dtype {} and shape {:?}", a.dtype(), a.shape()),
-        Err(_) => obj
-            .get_type()
-            .name()
-            .map(|n| n.to_string())
-            .unwrap_or_default(),
-    }
 }
 
 fn matrix<'py>(

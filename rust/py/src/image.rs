@@ -1,26 +1,13 @@
 //! Bindings of the image kernels (`onnxformers_core::image`): Pillow-exact resampling and the fused
 //! uint8 HWC → float32 CHW conversion. numpy in and out without copies, the GIL released for the
 //! work, every bad argument an `onnxformers.InvalidInputError`.
-use crate::errors::invalid_input_error;
+use crate::errors::{describe, invalid_input_error};
 use numpy::ndarray::Array3;
-use numpy::{
-    IntoPyArray, PyArray2, PyArray3, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods,
-};
+use numpy::{IntoPyArray, PyArray2, PyArray3, PyArrayMethods, PyUntypedArrayMethods};
 use onnxformers_core::image as core;
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
 use std::ffi::c_void;
-
-fn describe(obj: &Bound<'_, PyAny>) -> String {
-    match obj.downcast::<PyUntypedArray>() {
-        Ok(a) => format!("an array of dtype {} and shape {:?}", a.dtype(), a.shape()),
-        Err(_) => obj
-            .get_type()
-            .name()
-            .map(|n| n.to_string())
-            .unwrap_or_default(),
-    }
-}
 
 fn pixels_arg<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray3<u8>>> {
     obj.downcast::<PyArray3<u8>>().cloned().map_err(|_| {

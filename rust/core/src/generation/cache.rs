@@ -17,7 +17,7 @@ pub fn gather_rows_in_place<T: Copy>(data: &mut [T], src: &[usize]) -> Result<()
             invalid_input("gather_rows_in_place: no rows given for a non-empty buffer")
         };
     }
-    if data.len() % rows != 0 {
+    if !data.len().is_multiple_of(rows) {
         return invalid_input(format!(
             "a cache buffer of {} elements does not split into {rows} rows",
             data.len()
