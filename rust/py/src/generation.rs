@@ -261,6 +261,44 @@ impl InterruptFlag {
     }
 }
 
+/// `(next_tokens, beam_indices | None, done)` as numpy arrays.
+#[allow(clippy::type_complexity)]
+fn step_result(
+    py: Python<'_>,
+    out: core::StepOutput,
+) -> (
+    Bound<'_, PyArray1<i64>>,
+    Option<Bound<'_, PyArray1<i64>>>,
+    bool,
+) {
+    let beams = out
+        .beam_indices
+        .map(|b| PyArray1::from_vec(py, b.into_iter().map(|i| i as i64).collect()));
+    (PyArray1::from_vec(py, out.next_tokens), beams, out.done)
+}
+
+impl GenerationState {
+    /// Runs `f` on the state and the logits (in place, GIL released) once their row count is
+    /// checked against the generation's.
+    fn on_logits<R: Send>(
+        &self,
+        logits: &Bound<'_, PyAny>,
+        f: impl FnOnce(&mut core::GenerationState, &mut [f32], usize) -> core::Result<R> + Send,
+    ) -> PyResult<R> {
+        with_logits(logits, |x, rows, vocab| {
+            let mut st = lock(&self.inner);
+            if rows != st.logits_rows() {
+                return Err(core::GenerationError::InvalidInput(format!(
+                    "logits have {rows} rows, this generation runs {} rows",
+                    st.logits_rows()
+                )));
+            }
+            f(&mut st, x, vocab)
+        })?
+        .map_err(err)
+    }
+}
+
 /// `GenerationState(config, input_ids, *, encoder_input_ids=None, seed=None, interrupt=None)`:
 /// the state of one `generate()` call (greedy, sampling, beam search or beam sampling).
 #[pyclass(frozen, module = "onnxformers._core", name = "GenerationState")]
@@ -314,21 +352,8 @@ impl GenerationState {
         Option<Bound<'py, PyArray1<i64>>>,
         bool,
     )> {
-        let out = with_logits(logits, |x, rows, vocab| {
-            let mut st = lock(&self.inner);
-            if rows != st.logits_rows() {
-                return Err(core::GenerationError::InvalidInput(format!(
-                    "logits have {rows} rows, this generation runs {} rows",
-                    st.logits_rows()
-                )));
-            }
-            st.step(x, vocab)
-        })?
-        .map_err(err)?;
-        let beams = out
-            .beam_indices
-            .map(|b| PyArray1::from_vec(py, b.into_iter().map(|i| i as i64).collect()));
-        Ok((PyArray1::from_vec(py, out.next_tokens), beams, out.done))
+        let out = self.on_logits(logits, |st, x, vocab| st.step(x, vocab))?;
+        Ok(step_result(py, out))
     }
 
     /// First half of a step split around custom processors: beam modes turn `logits` into
@@ -336,17 +361,7 @@ impl GenerationState {
     /// `logits[:num_rows]` in place (custom processors, given `sequences` as their input ids),
     /// then call `select(logits)`. Only needed with custom processors: `step` is both halves.
     fn process_logits(&self, logits: &Bound<'_, PyAny>) -> PyResult<()> {
-        with_logits(logits, |x, rows, vocab| {
-            let mut st = lock(&self.inner);
-            if rows != st.logits_rows() {
-                return Err(core::GenerationError::InvalidInput(format!(
-                    "logits have {rows} rows, this generation runs {} rows",
-                    st.logits_rows()
-                )));
-            }
-            st.process_logits(x, vocab)
-        })?
-        .map_err(err)
+        self.on_logits(logits, |st, x, vocab| st.process_logits(x, vocab))
     }
 
     /// Second half of a split step: the sampling warpers and the token choice. Same result
@@ -361,21 +376,8 @@ impl GenerationState {
         Option<Bound<'py, PyArray1<i64>>>,
         bool,
     )> {
-        let out = with_logits(logits, |x, rows, vocab| {
-            let mut st = lock(&self.inner);
-            if rows != st.logits_rows() {
-                return Err(core::GenerationError::InvalidInput(format!(
-                    "logits have {rows} rows, this generation runs {} rows",
-                    st.logits_rows()
-                )));
-            }
-            st.select(x, vocab)
-        })?
-        .map_err(err)?;
-        let beams = out
-            .beam_indices
-            .map(|b| PyArray1::from_vec(py, b.into_iter().map(|i| i as i64).collect()));
-        Ok((PyArray1::from_vec(py, out.next_tokens), beams, out.done))
+        let out = self.on_logits(logits, |st, x, vocab| st.select(x, vocab))?;
+        Ok(step_result(py, out))
     }
 
     /// `(sequences int64[rows, len], scores float32[rows] | None)`: greedy/sampling, the
