@@ -191,31 +191,11 @@ fn sum_exp_shifted_generic(row: &[f32], m: f32) -> f64 {
 
 /// Index of the first maximum (torch.argmax; a NaN counts as the maximum).
 pub fn argmax(row: &[f32]) -> usize {
-    // Greedy decoding calls this on every row of every step (32k-250k logits). A scalar scan with
-    // the running index is a loop-carried dependency; instead take lane-wise maxima (and a NaN
-    // flag) in one pass that the compiler vectorises, then find the first index holding the max:
-    // the same first-maximum tie-breaking, several times faster.
-    const LANES: usize = 16;
-    let mut lanes = [f32::NEG_INFINITY; LANES];
-    let mut nan = [false; LANES];
-    let chunks = row.chunks_exact(LANES);
-    let tail = chunks.remainder();
-    for chunk in chunks {
-        for j in 0..LANES {
-            let x = chunk[j];
-            nan[j] |= x.is_nan();
-            lanes[j] = if x > lanes[j] { x } else { lanes[j] };
-        }
-    }
-    let mut max = f32::NEG_INFINITY;
-    let mut any_nan = nan.iter().any(|&n| n);
-    for &x in lanes.iter().chain(tail) {
-        any_nan |= x.is_nan();
-        if x > max {
-            max = x;
-        }
-    }
-    if any_nan {
+    // Greedy decoding calls this on every row of every step (32k-250k logits): a scalar scan with
+    // the running index is a loop-carried dependency; the vectorised `row_max` pass, then a search
+    // for the first index holding it, is several times faster with the same tie-breaking.
+    let max = row_max(row);
+    if max.is_nan() {
         return row.iter().position(|x| x.is_nan()).unwrap_or(0);
     }
     row.iter().position(|&x| x == max).unwrap_or(0)
