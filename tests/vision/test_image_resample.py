@@ -136,6 +136,23 @@ def test_rawimage_resize_uses_rust_and_matches_pillow() -> None:
                     assert out.mode == mode and np.array_equal(out.to_numpy(), want)
 
 
+def test_rawimage_resize_falls_back_when_the_arrow_layout_is_unknown(monkeypatch) -> None:
+    """A Pillow whose Arrow export the kernel does not recognise (resample_arrow refuses it with an
+    InvalidInputError) still resizes, through tobytes()."""
+    pixels = _pixels(50, 64, 3, seed=4)
+    raw = RawImage.from_pil(Image.fromarray(pixels))
+    calls = []
+
+    def refuses(*args, **kwargs):
+        calls.append(args)
+        raise InvalidInputError("unexpected Arrow image array: length, offset or buffers")
+
+    monkeypatch.setattr(_core, "resample_arrow", refuses)
+    out = raw.resize(31, 22, resample=2)
+    assert np.array_equal(out.to_numpy(), _pillow(pixels, 31, 22, 2))
+    assert calls or not hasattr(raw._pil, "__arrow_c_array__")
+
+
 def test_rawimage_resize_of_image_in_several_blocks() -> None:
     """Pillow stores big images in several blocks, which its Arrow export refuses: the pixels then come
     out through tobytes() (forced here with a tiny block size)."""

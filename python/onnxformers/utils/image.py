@@ -465,14 +465,15 @@ class RawImage:
                                horizontal_first=horizontal_first)
         pil = self._pil
         try:
-            # Pillow's own buffer, zero-copy (Pillow >= 11.2, images stored in one block)
+            # Pillow's own buffer, zero-copy (Pillow >= 11.2, images stored in one block); a layout
+            # this code does not know is refused by resample_arrow (an InvalidInputError, a ValueError)
             _, array = pil.__arrow_c_array__()
+            return resample_arrow(array, pil.width, pil.height, self.channels, width, height, filter_id,
+                                  horizontal_first=horizontal_first)
         except (AttributeError, ValueError, TypeError):
             # tobytes(): a copy out of Pillow's 4-bytes-per-pixel storage (GIL held while it copies)
             pixels = np.frombuffer(pil.tobytes(), dtype=np.uint8).reshape(pil.height, pil.width, self.channels)
             return resample_u8(pixels, width, height, filter_id, horizontal_first=horizontal_first)
-        return resample_arrow(array, pil.width, pil.height, self.channels, width, height, filter_id,
-                              horizontal_first=horizontal_first)
 
     def crop(self, box: Sequence[int]) -> "RawImage":
         """A copy of the pixels in ``[x_min, y_min, x_max, y_max]`` (inclusive bounds, clamped to the
