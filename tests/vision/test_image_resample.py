@@ -332,3 +332,11 @@ def test_batched_call_equals_transformers(name, config, threads) -> None:
     if "pixel_mask" in want:
         assert np.array_equal(got["pixel_mask"], want["pixel_mask"])
 
+
+
+def test_absurd_target_size_is_an_error_not_an_abort() -> None:
+    # the output alone would be ~844 TB: a clear error (as Pillow's MemoryError), never a Rust abort
+    with pytest.raises(InvalidInputError, match="not enough memory"):
+        _core.resample_u8(np.zeros((2, 2, 3), np.uint8), 2**24, 2**24, 2)
+    with pytest.raises(InvalidInputError, match="not enough memory"):
+        RawImage.read(np.zeros((2, 2, 3), np.uint8)).resize(2**24, 2**24)

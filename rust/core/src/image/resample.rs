@@ -305,6 +305,18 @@ pub fn resample_u8_padded(
             src.len()
         )));
     }
+    // The output and the intermediate image are allocated below with `vec!`, which aborts the
+    // process when memory runs out: ask for that much once, fallibly, so that an absurd target
+    // size is an error (as Pillow's MemoryError) instead.
+    // (sides are at most 2^24, so these u64 products cannot overflow)
+    let (w, h, ow, oh) = (width as u64, height as u64, out_w as u64, out_h as u64);
+    let temp = (oh * w * stored as u64).max(h * ow * channels as u64);
+    let budget = usize::try_from(ow * oh * channels as u64 + temp).ok();
+    if budget.is_none_or(|n| Vec::<u8>::new().try_reserve_exact(n).is_err()) {
+        return Err(ImageError::new(format!(
+            "not enough memory to resize {width}x{height} to {out_w}x{out_h}"
+        )));
+    }
     let need_h = out_w != width;
     let need_v = out_h != height;
     let vert = precompute_coeffs(height, 0.0, height as f32, out_h, filter);
