@@ -72,8 +72,9 @@ def numpy_shares_memory(value: Any) -> bool:
         if flat.size == 0 or not flat.flags.writeable:
             return False
         old = flat[0].copy()
-        flat[0] = old + 1
-        _NUMPY_SHARES_MEMORY = bool(value.numpy().reshape(-1)[0] == old + 1)
+        probe = 1 if old == 0 else 0  # differs from the stored value, whatever it is (even NaN)
+        flat[0] = probe
+        _NUMPY_SHARES_MEMORY = bool(value.numpy().reshape(-1)[0] == probe)
         flat[0] = old
     return _NUMPY_SHARES_MEMORY
 
