@@ -436,19 +436,11 @@ unsafe fn horizontal_avx2<const C: usize, const S: usize>(
     assert!(co.bounds[..out_w]
         .iter()
         .all(|&(first, n)| first + n <= width));
-    let mut block = vec![0u8; row_len * LANES];
     let half = _mm256_set1_epi32(HALF);
     let zero = _mm256_setzero_si256();
     let max = _mm256_set1_epi32(255);
     let mut lanes = [[0i32; LANES]; C];
-    let mut r0 = 0;
-    while r0 < nrows {
-        let n = LANES.min(nrows - r0);
-        let block_rows: [&[u8]; LANES] = std::array::from_fn(|l| {
-            let r = r0 + l.min(n - 1);
-            &rows[r * row_len..(r + 1) * row_len]
-        });
-        transpose8(&block_rows, &mut block);
+    for_each_row_block(rows, nrows, row_len, |r0, n, block| {
         for x in 0..out_w {
             let (first, k) = co.taps(x);
             let mut acc = [half; C];
@@ -479,8 +471,7 @@ unsafe fn horizontal_avx2<const C: usize, const S: usize>(
                 }
             }
         }
-        r0 += LANES;
-    }
+    });
 }
 
 #[inline(always)]
@@ -494,18 +485,7 @@ fn horizontal_impl<const C: usize, const S: usize>(
 ) {
     let row_len = width * S;
     let out_row_len = out_w * C;
-    // block[m * LANES + l] = byte m of row l of the block: one tap of one channel for 8 rows is
-    // then 8 contiguous bytes
-    let mut block = vec![0u8; row_len * LANES];
-    let mut r0 = 0;
-    while r0 < nrows {
-        let n = LANES.min(nrows - r0);
-        // a short last block repeats its last row (computed, never written out)
-        let block_rows: [&[u8]; LANES] = std::array::from_fn(|l| {
-            let r = r0 + l.min(n - 1);
-            &rows[r * row_len..(r + 1) * row_len]
-        });
-        transpose8(&block_rows, &mut block);
+    for_each_row_block(rows, nrows, row_len, |r0, n, block| {
         for x in 0..out_w {
             let (first, k) = co.taps(x);
             let cols = &block[first * S * LANES..(first + k.len()) * S * LANES];
@@ -526,6 +506,30 @@ fn horizontal_impl<const C: usize, const S: usize>(
                 }
             }
         }
+    });
+}
+
+/// Calls `f(first_row, rows_in_block, block)` for each block of `LANES` rows, `block` holding them
+/// transposed: `block[m * LANES + l]` = byte `m` of row `l`, so one tap of one channel for the 8
+/// rows is 8 contiguous bytes. A short last block repeats its last row (computed, never written
+/// out by the kernels, which only write `rows_in_block` rows).
+#[inline(always)]
+fn for_each_row_block(
+    rows: &[u8],
+    nrows: usize,
+    row_len: usize,
+    mut f: impl FnMut(usize, usize, &[u8]),
+) {
+    let mut block = vec![0u8; row_len * LANES];
+    let mut r0 = 0;
+    while r0 < nrows {
+        let n = LANES.min(nrows - r0);
+        let block_rows: [&[u8]; LANES] = std::array::from_fn(|l| {
+            let r = r0 + l.min(n - 1);
+            &rows[r * row_len..(r + 1) * row_len]
+        });
+        transpose8(&block_rows, &mut block);
+        f(r0, n, &block);
         r0 += LANES;
     }
 }
