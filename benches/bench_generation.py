@@ -61,6 +61,14 @@ DEFAULT_MODEL = Path(os.environ.get("ONNXFORMERS_BENCH_FIXTURES", Path.home() / 
 PROMPT_LEN = 32
 
 
+#: ``--device``: onnxruntime providers of every peer (set once in main)
+DEVICE = "cpu"
+
+
+def providers() -> list[str]:
+    return ["CUDAExecutionProvider", "CPUExecutionProvider"] if DEVICE == "cuda" else ["CPUExecutionProvider"]
+
+
 def session_options(threads: int):
     import onnxruntime as ort
 
@@ -74,6 +82,12 @@ def session_options(threads: int):
 def prompts(batch: int, vocab: int) -> np.ndarray:
     rng = np.random.default_rng(1234)
     return rng.integers(3, vocab, size=(batch, PROMPT_LEN), dtype=np.int64)
+
+
+def check_device(session) -> None:
+    """A peer asked for CUDA must really run on it (onnxruntime falls back to CPU silently)."""
+    if session.get_providers()[0] != providers()[0]:
+        raise RuntimeError(f"session runs on {session.get_providers()}, not {providers()[0]}")
 
 
 class RunTimer:
@@ -127,7 +141,9 @@ class Onnxformers:
     def __init__(self, folder: Path, threads: int):
         from onnxformers import AutoModelForCausalLM
 
-        self.model = AutoModelForCausalLM.from_pretrained(str(folder), session_options=session_options(threads))
+        self.model = AutoModelForCausalLM.from_pretrained(str(folder), device=DEVICE,
+                                                          session_options=session_options(threads))
+        check_device(self.model.sessions["model"])
         self.timer = RunTimer(self.model.sessions["model"], "run_with_iobinding")
 
     def generate(self, ids: np.ndarray, new: int, num_beams: int = 1) -> np.ndarray:
@@ -146,7 +162,8 @@ class OnnxformersFused(Onnxformers):
         from onnxformers import AutoModelForCausalLM
 
         opts = {"intra_op_num_threads": threads, "inter_op_num_threads": 1, "graph_optimizer": self.level}
-        self.model = AutoModelForCausalLM.from_pretrained(str(folder), session_options=opts)
+        self.model = AutoModelForCausalLM.from_pretrained(str(folder), device=DEVICE, session_options=opts)
+        check_device(self.model.sessions["model"])
         self.timer = RunTimer(self.model.sessions["model"], "run_with_iobinding")
 
 
@@ -162,7 +179,8 @@ class NumpyLoop:
 
         self.config = json.loads((folder / "config.json").read_text())
         self.session = ort.InferenceSession(str(folder / "onnx" / "model.onnx"), session_options(threads),
-                                            providers=["CPUExecutionProvider"])
+                                            providers=providers())
+        check_device(self.session)
         self.timer = RunTimer(self.session, "run")
 
     def generate(self, ids: np.ndarray, new: int, num_beams: int = 1) -> np.ndarray:
@@ -202,17 +220,18 @@ class Optimum:
         self.torch = torch
         self.model = ORTModelForCausalLM.from_pretrained(str(folder), subfolder="onnx", file_name="model.onnx",
                                                          use_cache=True, session_options=session_options(threads),
-                                                         provider="CPUExecutionProvider")
+                                                         provider=providers()[0])
+        check_device(self.model.session)
         method = "run_with_iobinding" if self.model.use_io_binding else "run"
         self.timer = RunTimer(self.model.session, method)
 
     def generate(self, ids: np.ndarray, new: int, num_beams: int = 1) -> np.ndarray:
-        t = self.torch.from_numpy(ids)
+        t = self.torch.from_numpy(ids).to(self.model.device)
         with self.torch.inference_mode():
             out = self.model.generate(input_ids=t, attention_mask=self.torch.ones_like(t), max_new_tokens=new,
                                       min_new_tokens=0, num_beams=num_beams, do_sample=False, eos_token_id=None,
                                       pad_token_id=0)
-        return out.numpy()
+        return out.cpu().numpy()
 
 
 PEERS = {"onnxformers": Onnxformers, "unwrap": OnnxformersUnwrap, "fuse": OnnxformersFused,
@@ -227,6 +246,10 @@ def load_peers(folder: Path, threads: int, only: list[str]) -> tuple[dict, dict]
             peers[peer.name] = peer
         except ImportError as exc:
             skipped[PEERS[key].name] = f"skipped ({exc.name or exc} not importable)"
+        except Exception as exc:  # noqa: BLE001 - one broken peer must not cost the others' figures
+            if key == "onnxformers":
+                raise
+            skipped[PEERS[key].name] = f"skipped ({type(exc).__name__}: {str(exc)[:80]})"
     return peers, skipped
 
 
@@ -263,7 +286,7 @@ def rss_rows(folder: Path, threads: int, names: list[str], new: int, cfg: dict) 
     rows = [["peer", "RSS after load MB", f"peak during {new} tokens MB", "growth MB", "model MB", "final cache MB", "tok/s"]]
     for key in names:
         proc = subprocess.run([sys.executable, __file__, "--model", str(folder), "--threads", str(threads),
-                               "--rss-child", key, "--rss-tokens", str(new)], capture_output=True, text=True)
+                               "--device", DEVICE, "--rss-child", key, "--rss-tokens", str(new)], capture_output=True, text=True)
         if proc.returncode != 0:
             rows.append([PEERS[key].name, "failed: " + proc.stderr.strip().splitlines()[-1][:60], "", "", "", "", ""])
             continue
@@ -286,6 +309,8 @@ def main(argv=None) -> int:
     ap.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="Transformers.js-layout folder (bench-llama-lm)")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="onnxruntime intra-op threads, all peers")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                    help="onnxruntime provider of every peer (cuda: onnxruntime-gpu; optimum's tensors on cuda)")
     ap.add_argument("--peers", nargs="+", default=list(PEERS), choices=list(PEERS))
     ap.add_argument("--quick", action="store_true", help="64 tokens, batch 1 only; no beams, no RSS")
     ap.add_argument("--cases", help="comma-separated NEWxBATCH greedy cases and beamNEWxBATCH (4 beams) cases "
@@ -296,6 +321,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, help="also write the report here")
     a = ap.parse_args(argv)
     folder = a.model.resolve()
+    global DEVICE
+    DEVICE = a.device
     if a.rss_child:
         rss_child(folder, a.threads, a.rss_child, a.rss_tokens)
         return 0
@@ -307,7 +334,7 @@ def main(argv=None) -> int:
     lines = [f"# bench_generation: {folder.name} ({cfg['num_hidden_layers']} layers, hidden {cfg['hidden_size']}, "
              f"{cfg['num_attention_heads']}/{cfg['num_key_value_heads']} heads, vocab {cfg['vocab_size']}, "
              f"{(folder / 'onnx' / 'model.onnx').stat().st_size / 1e6:.0f} MB), onnxruntime {onnxruntime.__version__}, "
-             f"{a.threads} intra-op threads, prompt {PROMPT_LEN} tokens, {a.repeat} calls per peer and case (after 1 warm-up), interleaved",
+             f"device {a.device}, {a.threads} intra-op threads, prompt {PROMPT_LEN} tokens, {a.repeat} calls per peer and case (after 1 warm-up), interleaved",
              f"load average at start: {loadavg()} ({os.cpu_count()} CPUs)"]
     print("\n".join(lines), flush=True)
     peers, skipped = load_peers(folder, a.threads, a.peers)

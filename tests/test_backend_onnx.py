@@ -90,3 +90,55 @@ def test_session_options_dict_is_applied_and_validated(tmp_path):
 
 def test_physical_cores_is_positive():
     assert backend.physical_cores() >= 1
+
+
+def test_cuda_sessions_preload_the_pip_cuda_libraries_once(tmp_path, monkeypatch):
+    import onnxruntime as ort
+
+    calls = []
+    monkeypatch.setattr(ort, "preload_dlls", lambda: calls.append(1), raising=False)
+    backend._preload_cuda_libraries.cache_clear()
+    monkeypatch.setattr(backend, "providers_for_device", lambda device: (
+        [("CUDAExecutionProvider", {"device_id": 1}), "CPUExecutionProvider"] if device == "cuda"
+        else ["CPUExecutionProvider"]))
+    bad = tmp_path / "model.onnx"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(BackendError):
+        backend.create_session(bad, device="cpu")
+    assert calls == []  # CPU sessions never touch CUDA
+    for _ in range(2):
+        with pytest.raises(BackendError):
+            backend.create_session(bad, device="cuda")
+    assert calls == [1]
+    backend._preload_cuda_libraries.cache_clear()
+
+
+def test_provider_options_merge_into_the_chosen_providers(monkeypatch):
+    chosen = [("CUDAExecutionProvider", {"device_id": 1}), "CPUExecutionProvider"]
+    merged = backend.with_provider_options(chosen, {"CUDAExecutionProvider": {"use_tf32": 0},
+                                                    "DmlExecutionProvider": {"x": 1}})
+    assert merged == [("CUDAExecutionProvider", {"device_id": 1, "use_tf32": 0}), "CPUExecutionProvider"]
+    assert chosen[0][1] == {"device_id": 1}  # the caller's list is not modified
+    with pytest.raises(BackendError, match="provider_options"):
+        backend.with_provider_options(chosen, {"CUDAExecutionProvider": 0})
+    with pytest.raises(BackendError, match="provider_options"):
+        backend.with_provider_options(chosen, ["use_tf32"])
+
+
+def test_create_session_passes_provider_options_to_onnxruntime(tmp_path, monkeypatch):
+    import onnxruntime as ort
+
+    seen = {}
+
+    def fake_session(path, sess_options=None, providers=None):
+        seen["providers"] = providers
+        return "session"
+
+    monkeypatch.setattr(ort, "InferenceSession", fake_session)
+    model = tmp_path / "model.onnx"
+    model.write_bytes(b"")
+    opts = {"provider_options": {"CPUExecutionProvider": {"arena_extend_strategy": "kSameAsRequested"}}}
+    assert backend.create_session(model, session_options=opts) == "session"
+    assert seen["providers"] == [("CPUExecutionProvider", {"arena_extend_strategy": "kSameAsRequested"})]
+    backend.create_session(model, session_options={"providers": ["CPUExecutionProvider"]})
+    assert seen["providers"] == ["CPUExecutionProvider"]

@@ -4,6 +4,7 @@ generate() on the same weights, token for token (references stored by scripts/ma
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,11 @@ from onnxformers import AutoModelForCausalLM, InvalidInputError
 from onnxformers.generation import TextStreamer
 
 MODELS = Path(__file__).parent.parent / "fixtures" / "models"
+#: the conformance cases on another device: ONNXFORMERS_TEST_DEVICE=cuda (scripts/device_check_cuda.py)
+DEVICE = os.environ.get("ONNXFORMERS_TEST_DEVICE")
+# CUDA matmuls in full fp32 (onnxruntime's default TF32 moves beam scores by ~1e-3, beyond the
+# references' 1e-4)
+SESSION_OPTIONS = {"provider_options": {"CUDAExecutionProvider": {"use_tf32": 0}}} if DEVICE == "cuda" else None
 FIXTURES = [name for name in ("tiny-gpt2-lm", "tiny-llama-lm", "tiny-bloom-lm")
             if (MODELS / name / "reference.json").exists()]
 
@@ -27,12 +33,20 @@ def cases():
             yield pytest.param(name, case, id=f"{name}-{case['id']}")
 
 
+def assert_on_device(m):
+    if DEVICE == "cuda":  # onnxruntime would fall back to CPU without a word
+        assert all(s.get_providers()[0] == "CUDAExecutionProvider" for s in m.sessions.values())
+
+
 _models: dict = {}
 
 
 def model(name):
     if name not in _models:
-        _models[name] = AutoModelForCausalLM.from_pretrained(str(MODELS / name))
+        loaded = AutoModelForCausalLM.from_pretrained(str(MODELS / name), device=DEVICE,
+                                                        session_options=SESSION_OPTIONS)
+        assert_on_device(loaded)
+        _models[name] = loaded
     return _models[name]
 
 

@@ -5,6 +5,7 @@ weights, token for token (references stored by scripts/make_fixtures.py)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,11 @@ from onnxformers.generation import TextStreamer
 from onnxformers.generation import encoder_decoder
 
 MODELS = Path(__file__).parent.parent / "fixtures" / "models"
+#: the conformance cases on another device: ONNXFORMERS_TEST_DEVICE=cuda (scripts/device_check_cuda.py)
+DEVICE = os.environ.get("ONNXFORMERS_TEST_DEVICE")
+# CUDA matmuls in full fp32 (onnxruntime's default TF32 moves beam scores by ~1e-3, beyond the
+# references' 1e-4)
+SESSION_OPTIONS = {"provider_options": {"CUDAExecutionProvider": {"use_tf32": 0}}} if DEVICE == "cuda" else None
 FIXTURES = [name for name in ("tiny-t5-seq2seq", "tiny-bart-seq2seq", "tiny-nllb-translation",
                               "tiny-t5-split-decoder")
             if (MODELS / name / "reference.json").exists()]
@@ -32,12 +38,20 @@ def cases():
                 yield pytest.param(name, case, id=f"{name}-{case['id']}")
 
 
+def assert_on_device(m):
+    if DEVICE == "cuda":  # onnxruntime would fall back to CPU without a word
+        assert all(s.get_providers()[0] == "CUDAExecutionProvider" for s in m.sessions.values())
+
+
 _models: dict = {}
 
 
 def model(name):
     if name not in _models:
-        _models[name] = AutoModelForSeq2SeqLM.from_pretrained(str(MODELS / name))
+        loaded = AutoModelForSeq2SeqLM.from_pretrained(str(MODELS / name), device=DEVICE,
+                                                        session_options=SESSION_OPTIONS)
+        assert_on_device(loaded)
+        _models[name] = loaded
     return _models[name]
 
 
@@ -238,7 +252,8 @@ SPLIT_LM = MODELS / "tiny-gpt2-split-decoder"
 def test_decoder_only_split_pair_matches_transformers():
     from onnxformers import AutoModelForCausalLM
 
-    lm = AutoModelForCausalLM.from_pretrained(str(SPLIT_LM))
+    lm = AutoModelForCausalLM.from_pretrained(str(SPLIT_LM), device=DEVICE, session_options=SESSION_OPTIONS)
+    assert_on_device(lm)
     assert set(lm.sessions) == {"decoder_model", "decoder_with_past_model"}
     ref = json.loads((SPLIT_LM / "reference.json").read_text())
     for case in ref["cases"]:

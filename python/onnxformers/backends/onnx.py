@@ -216,15 +216,51 @@ def make_session_options(session_options: Any = None):
 _SESSION_LOCK = threading.Lock()
 
 
+def with_provider_options(providers: list[Any], extra: Any) -> list[Any]:
+    """``session_options={"provider_options": {"CUDAExecutionProvider": {"use_tf32": 0}}}``: options
+    merged into the providers that ``device=`` (or ``execution_providers``) chose; providers not
+    chosen are not added."""
+    if not isinstance(extra, Mapping) or not all(isinstance(v, Mapping) for v in extra.values()):
+        raise BackendError("session_options['provider_options'] must map provider names to dicts of "
+                           "options, e.g. {'CUDAExecutionProvider': {'device_id': 0}}")
+    out = []
+    for provider in providers:
+        name, opts = (provider, {}) if isinstance(provider, str) else (provider[0], dict(provider[1]))
+        opts.update(extra.get(name, {}))
+        out.append((name, opts) if opts else name)
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _preload_cuda_libraries() -> None:
+    """Load CUDA / cuDNN from the ``nvidia-*`` pip packages, once, before the first CUDA session.
+
+    onnxruntime-gpu finds them by itself only after ``import torch`` or with ``LD_LIBRARY_PATH``
+    set; ``onnxruntime.preload_dlls`` (1.21+) is its documented way otherwise, and does nothing
+    where the libraries are already loaded. A failure here is not ours to report: the session's
+    own error says what is missing."""
+    import onnxruntime as ort
+
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is not None:
+        try:
+            preload()
+        except Exception:  # noqa: BLE001 - see docstring
+            pass
+
+
 def create_session(path: str | os.PathLike, *, device: str | None = None, session_options: Any = None):
     """Create an ``InferenceSession``; a corrupt or unreadable file raises :class:`BackendError`."""
     import onnxruntime as ort
 
-    providers: list[Any]
-    if isinstance(session_options, Mapping) and session_options.get("execution_providers"):
-        providers = list(session_options["execution_providers"])
-    else:
-        providers = providers_for_device(device)
+    options = session_options if isinstance(session_options, Mapping) else {}
+    explicit = options.get("execution_providers") or options.get("providers")
+    providers = list(explicit) if explicit else providers_for_device(device)
+    if options.get("provider_options"):
+        providers = with_provider_options(providers, options["provider_options"])
+    if any((p if isinstance(p, str) else p[0]) in ("CUDAExecutionProvider", "TensorrtExecutionProvider")
+           for p in providers):
+        _preload_cuda_libraries()
     opts = make_session_options(session_options)
     from . import graph_optimizer  # opt-in load-time rewrite of decoder graphs (cached, validated)
 

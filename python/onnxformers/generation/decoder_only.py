@@ -17,7 +17,7 @@ from .. import _core
 from ..configs import key_value_shapes
 from ..errors import InvalidInputError
 from .config import GenerationConfig, prepare_generation_config
-from .encoder_decoder import gather_rows_in_place, gathered_rows, step_with_processors
+from .encoder_decoder import gather_rows_in_place, gathered_rows, session_device, step_with_processors
 from .stopping_criteria import split_criteria, stop_rows
 
 
@@ -71,7 +71,7 @@ class _KVBinding:
         self.rows = rows
         self.inputs = {i.name for i in session.get_inputs()}
         self.outputs = [o.name for o in session.get_outputs()]
-        self.device = "cuda" if session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
+        self.device, self.device_id = session_device(session)
         past_names = sorted(n for n in self.inputs if n.startswith("past_key_values."))
         shapes = key_value_shapes(model_config, batch_size=rows)
         dtype = np.float16 if any("float16" in i.type for i in session.get_inputs()
@@ -81,7 +81,8 @@ class _KVBinding:
         try:
             from onnxruntime.capi import _pybind_state
 
-            self._dev = {d: ort.OrtDevice.make(d, 0)._get_c_device() for d in {"cpu", self.device}}
+            self._dev = {"cpu": ort.OrtDevice.make("cpu", 0)._get_c_device(),
+                         self.device: ort.OrtDevice.make(self.device, self.device_id)._get_c_device()}
             self._c_from_numpy = _pybind_state.OrtValue.ortvalue_from_numpy
         except (AttributeError, ImportError):
             self._c = None
@@ -110,7 +111,7 @@ class _KVBinding:
             self._keep[name] = array
         if self._c is not None:
             return self._c_from_numpy(array, self._dev[self.device])
-        return self.ort.OrtValue.ortvalue_from_numpy(array, self.device, 0)
+        return self.ort.OrtValue.ortvalue_from_numpy(array, self.device, self.device_id)
 
     def run(self, feed: Mapping[str, np.ndarray], first_step: bool) -> np.ndarray:
         c = self._c
@@ -147,7 +148,10 @@ class _KVBinding:
         for name, value in self.past.items():
             binding.bind_ortvalue_input(name, value)
         for name in self.outputs:
-            binding.bind_output(name, "cpu" if name == "logits" else self.device)
+            if name == "logits":
+                binding.bind_output(name, "cpu")
+            else:
+                binding.bind_output(name, self.device, self.device_id)
         self.session.run_with_iobinding(binding)
         values = binding.get_outputs()
         for index, past in self.present_to_past:

@@ -98,8 +98,14 @@ def gathered_rows(array: np.ndarray, rows_index: np.ndarray) -> np.ndarray:
     return array.reshape(len(rows_index), -1)[rows_index].reshape(array.shape)
 
 
-def _device_of(session: Any) -> str:
-    return "cuda" if session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
+def session_device(session: Any) -> tuple[str, int]:
+    """(``"cuda"`` or ``"cpu"``, device index) where the session keeps its tensors (device="cuda:1"
+    puts them on GPU 1)."""
+    provider = session.get_providers()[0]
+    if provider != "CUDAExecutionProvider":
+        return "cpu", 0
+    options = session.get_provider_options().get(provider, {})
+    return "cuda", int(options.get("device_id", 0) or 0)
 
 
 def _graph_shapes(session: Any, names: Sequence[str], rows: int) -> dict[str, tuple[int, ...]]:
@@ -136,7 +142,7 @@ class CacheRunner:
 
         self.ort = ort
         self.first, self.later = first, later
-        self.device = _device_of(later)
+        self.device, self.device_id = session_device(later)
         self._inputs = {id(s): {i.name for i in s.get_inputs()} for s in (first, later)}
         self._outputs = {id(s): [o.name for o in s.get_outputs()] for s in (first, later)}
         self.inputs = self._inputs[id(first)] | self._inputs[id(later)]
@@ -162,17 +168,17 @@ class CacheRunner:
                 shapes = _graph_shapes(later, past_names, rows)
             for name in past_names:
                 self.past[name] = ort.OrtValue.ortvalue_from_numpy(
-                    np.zeros(shapes[name], dtype), self.device, 0)
+                    np.zeros(shapes[name], dtype), self.device, self.device_id)
         self.past_names = past_names
         self._branch = {flag: np.array([flag]) for flag in (False, True)}
         self._bindings: dict[tuple[int, bool], tuple[Any, Any]] = {}
         try:
             self._c_devices = {"cpu": ort.OrtDevice.make("cpu", 0)._get_c_device(),
-                               "dev": ort.OrtDevice.make(self.device, 0)._get_c_device()}
+                               "dev": ort.OrtDevice.make(self.device, self.device_id)._get_c_device()}
         except AttributeError:  # an onnxruntime without these internals: public API only
             self._c_devices = None
         self.constants = {name: ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(value),
-                                                                  self.device, 0)
+                                                                  self.device, self.device_id)
                           for name, value in (constants or {}).items()}
 
     def _binding(self, session: Any, first_step: bool) -> tuple[Any, Any]:
@@ -231,7 +237,10 @@ class CacheRunner:
         else:
             public.clear_binding_outputs()
             for name in outputs:
-                public.bind_output(name, "cpu" if name in self.host_outputs else self.device)
+                if name in self.host_outputs:
+                    public.bind_output(name, "cpu")
+                else:
+                    public.bind_output(name, self.device, self.device_id)
         session.run_with_iobinding(public)
         values = dict(zip(outputs, c.get_outputs() if c is not None else public.get_outputs()))
         for name, value in values.items():
@@ -250,7 +259,7 @@ class CacheRunner:
             return
         for name in names:
             self.past[name] = self.ort.OrtValue.ortvalue_from_numpy(
-                gathered_rows(self.past[name].numpy(), rows_index), self.device, 0)
+                gathered_rows(self.past[name].numpy(), rows_index), self.device, self.device_id)
 
 
 def decoder_sessions(model: Any) -> tuple[Any, Any]:
