@@ -297,6 +297,27 @@ def rss_rows(folder: Path, threads: int, names: list[str], new: int, cfg: dict) 
     return rows
 
 
+def profiles(peers: dict, ids: np.ndarray, new: int, beams: int) -> list[str]:
+    """Where a call's time goes outside onnxruntime's run: cProfile's top functions by own time."""
+    import cProfile
+    import io
+    import pstats
+
+    out = []
+    for name, p in peers.items():
+        if not name.startswith("onnxformers"):
+            continue
+        prof = cProfile.Profile()
+        prof.enable()
+        p.generate(ids, new, num_beams=beams)
+        prof.disable()
+        text = io.StringIO()
+        pstats.Stats(prof, stream=text).sort_stats("tottime").print_stats(12)
+        out += ["", f"## profile: {name}, {new} tokens, batch {ids.shape[0]}, beams {beams}",
+                *[line for line in text.getvalue().splitlines() if line.strip()][3:]]
+    return out
+
+
 # -- main ----------------------------------------------------------------------------------------------
 
 
@@ -316,6 +337,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cases", help="comma-separated NEWxBATCH greedy cases and beamNEWxBATCH (4 beams) cases "
                                     "(default: 64x1,256x1,64x8,256x8,beam64x1)")
     ap.add_argument("--no-rss", action="store_true", help="skip the 1,024-token peak-RSS table")
+    ap.add_argument("--profile", action="store_true",
+                    help="after the table: cProfile of one call per onnxformers peer (last case), top functions by own time")
     ap.add_argument("--rss-child", choices=list(PEERS), help=argparse.SUPPRESS)
     ap.add_argument("--rss-tokens", type=int, default=1024)
     ap.add_argument("--out", type=Path, help="also write the report here")
@@ -385,6 +408,8 @@ def main(argv=None) -> int:
             rows.append([mode, str(new), str(batch), name, why] + [""] * 9)
         print("  " + "; ".join(f"{mode} {new}x{batch} {n}: {batch * new / r['wall']:.1f} tok/s" for n, r in m.items()), flush=True)
     report = lines + ["", table(rows)]
+    if a.profile:
+        report += profiles(peers, ids, new, beams)
     if not (a.quick or a.no_rss):
         report += ["", table(rss_rows(folder, a.threads, [k for k in a.peers if PEERS[k].name in peers], a.rss_tokens, cfg))]
     report += ["", f"load average at end: {loadavg()}"]

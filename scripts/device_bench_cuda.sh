@@ -51,14 +51,14 @@ run() {
     echo "== pipelines on cuda vs cpu"
     timeout 120 python3 scripts/device_check_cuda.py
     echo "== generation conformance with device=cuda (transformers' generate() references)"
-    ONNXFORMERS_TEST_DEVICE=cuda timeout 180 python3 -m pytest -q -p no:cacheprovider \
+    ONNXFORMERS_TEST_DEVICE=cuda timeout 180 python3 -m pytest -q -p no:cacheprovider --tb=short \
         tests/generation/test_decoder_only_generate.py tests/generation/test_encoder_decoder_generate.py \
-        -k "matches_transformers or split_pair" 2>&1 | tail -25
+        tests/generation/test_device_rows.py -k "matches_transformers or split_pair or not generate" 2>&1 | tail -40
     echo "== bench"
     python3 benches/model_skeleton.py fill "$b/skel" /tmp/bench-llama-lm || return 1
     timeout "${BENCH_TIMEOUT:-360}" python3 benches/bench_generation.py --model /tmp/bench-llama-lm --device cuda \
         --threads 1 --peers onnxformers fuse numpy optimum --repeat "${REPEAT:-5}" --no-rss \
-        ${CASES:+--cases "$CASES"} --out "$out/generation_cuda.txt"
+        ${CASES:+--cases "$CASES"} --profile --out "$out/generation_cuda.txt"
 }
 
 "$@"

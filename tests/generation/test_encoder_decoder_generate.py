@@ -18,7 +18,7 @@ from onnxformers.generation import encoder_decoder
 
 MODELS = Path(__file__).parent.parent / "fixtures" / "models"
 #: the conformance cases on another device: ONNXFORMERS_TEST_DEVICE=cuda (scripts/device_check_cuda.py)
-DEVICE = os.environ.get("ONNXFORMERS_TEST_DEVICE")
+DEVICE = os.environ.get("ONNXFORMERS_TEST_DEVICE") or None
 # CUDA matmuls in full fp32 (onnxruntime's default TF32 moves beam scores by ~1e-3, beyond the
 # references' 1e-4)
 SESSION_OPTIONS = {"provider_options": {"CUDAExecutionProvider": {"use_tf32": 0}}} if DEVICE == "cuda" else None
@@ -67,6 +67,25 @@ def run_case(m, case, **extra):
 
 @pytest.mark.parametrize("name,case", list(cases()))
 def test_generate_matches_transformers(name, case):
+    check_case(name, case)
+
+
+@pytest.mark.parametrize("name,case", [c for c in cases() if "sequences_scores" in c.values[1]])
+def test_beam_rows_gathered_by_onnxruntime_match_transformers(name, case, monkeypatch):
+    """The GPU path of beam reorders (generation/device_rows.py), run here on CPU: the
+    self-attention cache rows are gathered by an onnxruntime graph instead of in place."""
+    from onnxformers.generation import device_rows
+
+    calls = []
+    original = device_rows.DeviceRows.gather
+    monkeypatch.setattr(encoder_decoder.CacheRunner, "gather_on_device", True)
+    monkeypatch.setattr(device_rows.DeviceRows, "gather",
+                        lambda self, *a: calls.append(1) or original(self, *a))
+    check_case(name, case)
+    assert calls, "the cache rows never went through the device gather"
+
+
+def check_case(name, case):
     out = run_case(model(name), case)
     assert out["sequences"].dtype == np.int64
     assert out["sequences"].tolist() == case["sequences"]

@@ -16,6 +16,7 @@ import numpy as np
 from .. import _core
 from ..configs import key_value_shapes
 from ..errors import InvalidInputError
+from . import device_rows
 from .config import GenerationConfig, prepare_generation_config
 from .encoder_decoder import gather_rows_in_place, gathered_rows, session_device, step_with_processors
 from .stopping_criteria import split_criteria, stop_rows
@@ -62,6 +63,8 @@ class _KVBinding:
     API is used."""
 
     use_c_binding = True
+    #: gather beam rows with onnxruntime on the session's device even on CPU (tests of the GPU path)
+    gather_on_device = False
 
     def __init__(self, session: Any, model_config: Any, rows: int):
         import onnxruntime as ort
@@ -76,6 +79,7 @@ class _KVBinding:
         shapes = key_value_shapes(model_config, batch_size=rows)
         dtype = np.float16 if any("float16" in i.type for i in session.get_inputs()
                                   if i.name in past_names) else np.float32
+        self._rows: device_rows.DeviceRows | None = None
         self.binding = session.io_binding()
         self._c = getattr(self.binding, "_iobinding", None) if self.use_c_binding else None
         try:
@@ -159,27 +163,39 @@ class _KVBinding:
         self._keep.clear()
         return values[self.logits_index].numpy()
 
+    def _device_rows(self) -> device_rows.DeviceRows:
+        if self._rows is None:
+            self._rows = device_rows.for_session(self.session, self.device, self.device_id)
+        return self._rows
+
     def reorder(self, rows_index: np.ndarray) -> None:
         """Beam search moved rows: row ``i`` of every cache tensor becomes old row ``rows_index[i]``.
 
         On CPU the presents are onnxruntime's own fresh output buffers: the moved rows are copied
         in place (beams mostly keep their rows, so a fraction of the cache moves and nothing is
-        allocated); elsewhere each tensor is gathered anew."""
+        allocated); on a GPU the rows are gathered there (generation/device_rows.py)."""
         rows_index = np.asarray(rows_index)
-        if self.device == "cpu" and gather_rows_in_place(list(self.past.values()), rows_index):
+        if self.device == "cpu" and not self.gather_on_device:
+            if gather_rows_in_place(list(self.past.values()), rows_index):
+                return
+            for name, value in self.past.items():
+                self.past[name] = self._ortvalue(name, gathered_rows(value.numpy(), rows_index))
             return
+        rows = self._device_rows()
         for name, value in self.past.items():
-            self.past[name] = self._ortvalue(name, gathered_rows(value.numpy(), rows_index))
+            self.past[name] = rows.gather(value, rows_index, len(rows_index))
 
     def expand_rows(self, expand: int, rows: int) -> None:
         """After a prompt run on the ``rows`` distinct prompts: repeat every cache row ``expand``
         times (beams and returned sequences of one prompt share its prompt cache)."""
         index = np.repeat(np.arange(rows), expand)
         for name, value in self.past.items():
-            array = value.numpy()
-            grouped = array.reshape(rows, -1)
-            shape = (array.shape[0] * expand,) + array.shape[1:]
-            self.past[name] = self._ortvalue(name, grouped[index].reshape(shape))
+            if self.device == "cpu" and not self.gather_on_device:
+                array = value.numpy()
+                shape = (array.shape[0] * expand,) + array.shape[1:]
+                self.past[name] = self._ortvalue(name, array.reshape(rows, -1)[index].reshape(shape))
+            else:
+                self.past[name] = self._device_rows().gather(value, index, rows)
         self.rows = rows * expand
 
 

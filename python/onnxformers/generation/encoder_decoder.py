@@ -23,6 +23,7 @@ import numpy as np
 from .. import _core
 from ..configs import key_value_shapes
 from ..errors import InvalidInputError, UnsupportedModelError
+from . import device_rows
 from .config import GenerationConfig, prepare_generation_config
 from .stopping_criteria import split_criteria, stop_rows
 
@@ -134,6 +135,9 @@ class CacheRunner:
     decoder-only loop's binding has, so both loops can use either layout.
     """
 
+    #: gather beam rows with onnxruntime on the session's device even on CPU (tests of the GPU path)
+    gather_on_device = False
+
     def __init__(self, first: Any, later: Any, model_config: Any, rows: int, *,
                  constants: Mapping[str, np.ndarray] | None = None,
                  host_outputs: Sequence[str] = ("logits",),
@@ -143,6 +147,7 @@ class CacheRunner:
         self.ort = ort
         self.first, self.later = first, later
         self.device, self.device_id = session_device(later)
+        self._rows: device_rows.DeviceRows | None = None
         self._inputs = {id(s): {i.name for i in s.get_inputs()} for s in (first, later)}
         self._outputs = {id(s): [o.name for o in s.get_outputs()] for s in (first, later)}
         self.inputs = self._inputs[id(first)] | self._inputs[id(later)]
@@ -253,9 +258,15 @@ class CacheRunner:
     def reorder(self, rows_index: np.ndarray,
                 which: Callable[[str], bool] = lambda name: True) -> None:
         """Beam search moved rows: gather the selected cache tensors along their batch axis (in
-        place on CPU, see :func:`gather_rows_in_place`)."""
+        place on CPU, see :func:`gather_rows_in_place`; on the device elsewhere)."""
         names = [name for name in self.past if which(name)]
-        if self.device == "cpu" and gather_rows_in_place([self.past[n] for n in names], rows_index):
+        if self.device != "cpu" or self.gather_on_device:  # on the GPU (generation/device_rows.py)
+            if self._rows is None:
+                self._rows = device_rows.for_session(self.later, self.device, self.device_id)
+            for name in names:
+                self.past[name] = self._rows.gather(self.past[name], rows_index, len(rows_index))
+            return
+        if gather_rows_in_place([self.past[n] for n in names], rows_index):
             return
         for name in names:
             self.past[name] = self.ort.OrtValue.ortvalue_from_numpy(
