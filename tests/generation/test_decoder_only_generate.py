@@ -62,9 +62,9 @@ def test_beam_rows_gathered_by_onnxruntime_match_transformers(name, case, monkey
     from onnxformers.generation import decoder_only, device_rows
 
     calls = []
-    original = device_rows.DeviceRows.gather
+    original = device_rows.DeviceRows.gather_all
     monkeypatch.setattr(decoder_only._KVBinding, "gather_on_device", True)
-    monkeypatch.setattr(device_rows.DeviceRows, "gather",
+    monkeypatch.setattr(device_rows.DeviceRows, "gather_all",
                         lambda self, *a: calls.append(1) or original(self, *a))
     check_case(name, case)
     assert calls, "the cache rows never went through the device gather"

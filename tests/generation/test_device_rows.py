@@ -61,3 +61,15 @@ def test_c_level_values_stay_c_level(rows):
 def test_unsupported_dtype_is_a_clear_error(rows):
     with pytest.raises(TypeError, match="tensor\\(double\\)"):
         rows.gather(ort.OrtValue.ortvalue_from_numpy(np.zeros((2, 2))), np.array([1, 0]), 2)
+
+
+def test_gather_all_gives_each_tensor_its_own_fresh_result(rows):
+    """One binding serves every tensor of a step: each result must be a new tensor, not the
+    previous run's output buffer overwritten (that would alias two layers' caches)."""
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal((4, 2, 3, 2)).astype(np.float32) for _ in range(3)]
+    arrays.append(rng.standard_normal((4, 5)).astype(np.float16))  # a second element type
+    index = np.array([2, 2, 0, 1])
+    out = rows.gather_all([ort.OrtValue.ortvalue_from_numpy(a) for a in arrays], index, 4)
+    for got, want in zip(out, arrays):
+        np.testing.assert_array_equal(got.numpy(), want[index])

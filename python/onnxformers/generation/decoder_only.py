@@ -181,22 +181,21 @@ class _KVBinding:
             for name, value in self.past.items():
                 self.past[name] = self._ortvalue(name, gathered_rows(value.numpy(), rows_index))
             return
-        rows = self._device_rows()
-        for name, value in self.past.items():
-            self.past[name] = rows.gather(value, rows_index, len(rows_index))
+        gathered = self._device_rows().gather_all(list(self.past.values()), rows_index, len(rows_index))
+        self.past = dict(zip(self.past, gathered))
 
     def expand_rows(self, expand: int, rows: int) -> None:
         """After a prompt run on the ``rows`` distinct prompts: repeat every cache row ``expand``
         times (beams and returned sequences of one prompt share its prompt cache)."""
         index = np.repeat(np.arange(rows), expand)
-        for name, value in self.past.items():
-            if self.device == "cpu" and not self.gather_on_device:
-                array = value.numpy()
-                shape = (array.shape[0] * expand,) + array.shape[1:]
-                self.past[name] = self._ortvalue(name, array.reshape(rows, -1)[index].reshape(shape))
-            else:
-                self.past[name] = self._device_rows().gather(value, index, rows)
         self.rows = rows * expand
+        if self.device != "cpu" or self.gather_on_device:
+            self.past = dict(zip(self.past, self._device_rows().gather_all(list(self.past.values()), index, rows)))
+            return
+        for name, value in self.past.items():
+            array = value.numpy()
+            shape = (array.shape[0] * expand,) + array.shape[1:]
+            self.past[name] = self._ortvalue(name, array.reshape(rows, -1)[index].reshape(shape))
 
 
 def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,

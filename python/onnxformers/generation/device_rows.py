@@ -88,24 +88,48 @@ class DeviceRows:
         """A new ORT value on this device: ``value`` seen as ``src_rows`` rows, rows
         ``rows_index`` of it. ``value`` may be a public ``onnxruntime.OrtValue`` or onnxruntime's C
         object (the decode loops' fast path); the result is of the same kind."""
+        return self.gather_all([value], rows_index, src_rows)[0]
+
+    def gather_all(self, values: list[Any], rows_index: np.ndarray, src_rows: int) -> list[Any]:
+        """:meth:`gather` of every value with the same rows: the indices are bound (and copied to
+        the device) once per element type, then each tensor is one run of the graph."""
         import onnxruntime as ort
 
-        session = self._session(value.data_type())
-        binding = session.io_binding()
-        c_value = getattr(value, "_ortvalue", value)
-        c = getattr(binding, "_iobinding", None)
-        if c is not None:
-            c.bind_ortvalue_input("data", c_value)
-        else:
-            binding.bind_ortvalue_input("data", value)
-        binding.bind_cpu_input("indices", np.ascontiguousarray(rows_index, dtype=np.int64))
-        binding.bind_cpu_input("src_rows", np.array([src_rows], np.int64))
-        binding.bind_output("out", self.device, self.device_id)
-        session.run_with_iobinding(binding)
-        if c is None:
-            return binding.get_outputs()[0]
-        out = c.get_outputs()[0]
-        return ort.OrtValue(out) if c_value is not value else out
+        index = np.ascontiguousarray(rows_index, dtype=np.int64)
+        src = np.array([src_rows], np.int64)
+        bindings: dict[str, tuple[Any, Any, Any]] = {}
+        out = []
+        for value in values:
+            kind = value.data_type()
+            if kind not in bindings:
+                session = self._session(kind)
+                binding = session.io_binding()
+                binding.bind_cpu_input("indices", index)
+                binding.bind_cpu_input("src_rows", src)
+                c = getattr(binding, "_iobinding", None)
+                device = None
+                if c is not None:
+                    try:
+                        device = ort.OrtDevice.make(self.device, self.device_id)._get_c_device()
+                    except AttributeError:
+                        c = None
+                bindings[kind] = (session, binding, (c, device))
+            session, binding, (c, device) = bindings[kind]
+            c_value = getattr(value, "_ortvalue", value)
+            # the output is rebound before every run: onnxruntime then allocates a fresh tensor
+            # instead of overwriting the previous one (which is now another layer's cache)
+            if c is not None:
+                c.bind_ortvalue_input("data", c_value)
+                c.bind_output("out", device)
+                session.run_with_iobinding(binding)
+                result = c.get_outputs()[0]
+                out.append(ort.OrtValue(result) if c_value is not value else result)
+            else:
+                binding.bind_ortvalue_input("data", value)
+                binding.bind_output("out", self.device, self.device_id)
+                session.run_with_iobinding(binding)
+                out.append(binding.get_outputs()[0])
+        return out
 
 
 def for_session(session: Any, device: str, device_id: int) -> DeviceRows:

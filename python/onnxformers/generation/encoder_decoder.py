@@ -263,8 +263,8 @@ class CacheRunner:
         if self.device != "cpu" or self.gather_on_device:  # on the GPU (generation/device_rows.py)
             if self._rows is None:
                 self._rows = device_rows.for_session(self.later, self.device, self.device_id)
-            for name in names:
-                self.past[name] = self._rows.gather(self.past[name], rows_index, len(rows_index))
+            gathered = self._rows.gather_all([self.past[n] for n in names], rows_index, len(rows_index))
+            self.past.update(zip(names, gathered))
             return
         if gather_rows_in_place([self.past[n] for n in names], rows_index):
             return
