@@ -8,13 +8,25 @@ use std::cmp::Ordering;
 /// scheduling costs more than it saves on small batches.
 const PARALLEL_MIN_VALUES: usize = 1 << 16;
 
+/// The same for one linear pass over the values (an exponential, a max, an add): waking the
+/// pool costs tens of microseconds, as much as such a pass over ~100k values.
+pub(crate) const LINEAR_PARALLEL_MIN_VALUES: usize = 1 << 18;
+
 /// Runs `f(row_index, row)` on every `vocab`-sized row, in parallel for large buffers.
 pub(crate) fn for_each_row<F>(logits: &mut [f32], vocab: usize, f: F)
 where
     F: Fn(usize, &mut [f32]) + Sync + Send,
 {
+    for_each_row_over(logits, vocab, PARALLEL_MIN_VALUES, f)
+}
+
+/// [`for_each_row`], in parallel from `min_values` values.
+pub(crate) fn for_each_row_over<F>(logits: &mut [f32], vocab: usize, min_values: usize, f: F)
+where
+    F: Fn(usize, &mut [f32]) + Sync + Send,
+{
     let rows = logits.len() / vocab.max(1);
-    if rows > 1 && logits.len() >= PARALLEL_MIN_VALUES {
+    if rows > 1 && logits.len() >= min_values {
         logits
             .par_chunks_mut(vocab)
             .enumerate()
@@ -24,6 +36,29 @@ where
             .chunks_mut(vocab)
             .enumerate()
             .for_each(|(i, r)| f(i, r));
+    }
+}
+
+/// `f(row_index, row)` of every `vocab`-sized row, collected in order; in parallel from
+/// [`LINEAR_PARALLEL_MIN_VALUES`] values (for linear scans: argmax, top-n).
+pub(crate) fn map_rows<T, F>(values: &[f32], vocab: usize, f: F) -> Vec<T>
+where
+    T: Send,
+    F: Fn(usize, &[f32]) -> T + Sync + Send,
+{
+    let rows = values.len() / vocab.max(1);
+    if rows > 1 && values.len() >= LINEAR_PARALLEL_MIN_VALUES {
+        values
+            .par_chunks(vocab)
+            .enumerate()
+            .map(|(i, r)| f(i, r))
+            .collect()
+    } else {
+        values
+            .chunks(vocab)
+            .enumerate()
+            .map(|(i, r)| f(i, r))
+            .collect()
     }
 }
 
@@ -264,6 +299,23 @@ pub fn log_softmax_in_place(row: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generation_map_rows_is_in_order_above_and_below_the_parallel_threshold() {
+        for rows in [1usize, 3, 80] {
+            let vocab = 4096;
+            let values: Vec<f32> = (0..rows * vocab)
+                .map(|i| ((i * 7919) % 1000) as f32)
+                .collect();
+            let got = map_rows(&values, vocab, |r, row| (r, argmax(row)));
+            let want: Vec<(usize, usize)> = values
+                .chunks(vocab)
+                .enumerate()
+                .map(|(r, row)| (r, argmax(row)))
+                .collect();
+            assert_eq!(got, want, "{rows} rows");
+        }
+    }
 
     #[test]
     fn generation_ops_sum_exp_same_bits_with_and_without_avx2() {

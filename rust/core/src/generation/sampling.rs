@@ -2,7 +2,7 @@
 //! f64 probabilities, so one uniform number per token and a stream that does not depend on
 //! threads), and the top-K / sampled candidate selection of beam search.
 
-use super::ops::{cmp_f32, softmax_f64};
+use super::ops::{cmp_f32, map_rows, softmax_f64};
 use super::rng::Xoshiro256StarStar;
 use super::{invalid_input, Result};
 
@@ -105,7 +105,7 @@ pub fn select_beam_candidates(
     batch: usize,
     width: usize,
     n_keep: usize,
-    mut rng: Option<&mut Xoshiro256StarStar>,
+    rng: Option<&mut Xoshiro256StarStar>,
 ) -> Result<(Vec<f32>, Vec<usize>)> {
     if scores.len() != batch * width {
         return invalid_input(format!(
@@ -114,25 +114,30 @@ pub fn select_beam_candidates(
         ));
     }
     let n_keep = n_keep.min(width);
+    let Some(rng) = rng else {
+        // beam search: every prompt's candidates are independent (in parallel for large batches)
+        let picked = map_rows(scores, width, |_, row| top_n(row, n_keep));
+        let out_scores = picked
+            .iter()
+            .enumerate()
+            .flat_map(|(b, p)| p.iter().map(move |&i| scores[b * width + i]))
+            .collect();
+        return Ok((out_scores, picked.into_iter().flatten().collect()));
+    };
+    // beam sampling: one generator, drawn from prompt by prompt in order
     let mut out_scores = Vec::with_capacity(batch * n_keep);
     let mut out_idx = Vec::with_capacity(batch * n_keep);
     for b in 0..batch {
         let row = &scores[b * width..(b + 1) * width];
         let by_score_then_index = |a: &usize, c: &usize| cmp_f32(row[*c], row[*a]).then(a.cmp(c));
-        let mut picked: Vec<usize> = match rng.as_deref_mut() {
-            Some(rng) => {
-                let mut p = multinomial_without_replacement(&softmax_f64(row), n_keep, rng)?;
-                if p.len() < n_keep {
-                    let mut rest: Vec<usize> = (0..width).filter(|i| !p.contains(i)).collect();
-                    rest.sort_by(by_score_then_index);
-                    p.extend(rest.into_iter().take(n_keep - p.len()));
-                }
-                // stable: equal scores keep their draw order
-                p.sort_by(|a, c| cmp_f32(row[*c], row[*a]));
-                p
-            }
-            None => top_n(row, n_keep),
-        };
+        let mut picked = multinomial_without_replacement(&softmax_f64(row), n_keep, &mut *rng)?;
+        if picked.len() < n_keep {
+            let mut rest: Vec<usize> = (0..width).filter(|i| !picked.contains(i)).collect();
+            rest.sort_by(by_score_then_index);
+            picked.extend(rest.into_iter().take(n_keep - picked.len()));
+        }
+        // stable: equal scores keep their draw order
+        picked.sort_by(|a, c| cmp_f32(row[*c], row[*a]));
         picked.truncate(n_keep);
         out_scores.extend(picked.iter().map(|&i| row[i]));
         out_idx.extend(picked);
@@ -184,6 +189,30 @@ fn top_n(row: &[f32], n: usize) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generation_beam_candidates_of_a_large_batch_equal_the_per_prompt_scan() {
+        // 8 prompts x 4 beams x 32k: over the parallel threshold, so prompts run on rayon
+        let (batch, width, keep) = (8usize, 4 * 32000usize, 8usize);
+        let mut state = 5u64;
+        let scores: Vec<f32> = (0..batch * width)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((state >> 40) % 5000) as f32 / 100.0 // many ties
+            })
+            .collect();
+        let (got_scores, got_idx) =
+            select_beam_candidates(&scores, batch, width, keep, None).unwrap();
+        for b in 0..batch {
+            let row = &scores[b * width..(b + 1) * width];
+            let want = top_n(row, keep);
+            assert_eq!(&got_idx[b * keep..(b + 1) * keep], &want[..]);
+            let want_scores: Vec<f32> = want.iter().map(|&i| row[i]).collect();
+            assert_eq!(&got_scores[b * keep..(b + 1) * keep], &want_scores[..]);
+        }
+    }
 
     #[test]
     fn generation_top_n_matches_a_full_sort() {

@@ -8,7 +8,9 @@
 
 use super::beam::{BeamSearchScorer, Finalized};
 use super::config::GenerationConfig;
-use super::ops::{argmax, log_softmax_in_place};
+use super::ops::{
+    argmax, for_each_row_over, log_softmax_in_place, map_rows, LINEAR_PARALLEL_MIN_VALUES,
+};
 use super::processors::{BuildContext, LogitsProcessorList};
 use super::rng::Xoshiro256StarStar;
 use super::sampling::{sample_logits, select_beam_candidates};
@@ -338,9 +340,9 @@ impl GenerationState {
         let ids = Tokens::with_stride(&self.seqs, self.rows, self.cur_len, self.stride)?;
         if self.mode.is_beam() {
             // transformers: log_softmax first, then the processors, then + running beam scores
-            for row in logits.chunks_mut(vocab) {
-                log_softmax_in_place(row);
-            }
+            for_each_row_over(logits, vocab, LINEAR_PARALLEL_MIN_VALUES, |_, row| {
+                log_softmax_in_place(row)
+            });
         }
         self.processors.process_range(ids, logits, vocab, 0..upto)?;
         Ok(())
@@ -363,21 +365,31 @@ impl GenerationState {
     fn sample_select(&mut self, logits: &mut [f32], vocab: usize) -> Result<StepOutput> {
         let pad = self.cfg.pad_token_id.unwrap_or(0);
         let use_pad = self.criteria.has_eos();
-        let mut next = Vec::with_capacity(self.rows);
-        for r in 0..self.rows {
-            if use_pad && !self.unfinished[r] {
-                // finished rows get padding (and draw no random number)
-                next.push(pad);
-                continue;
+        // finished rows get padding (and draw no random number)
+        let next: Vec<i64> = if self.mode == DecodingMode::Sample {
+            let mut next = Vec::with_capacity(self.rows);
+            for r in 0..self.rows {
+                if use_pad && !self.unfinished[r] {
+                    next.push(pad);
+                    continue;
+                }
+                let row = &logits[r * vocab..(r + 1) * vocab];
+                let t = sample_logits(row, &mut self.rng)
+                    .map_err(|e| super::GenerationError::InvalidInput(format!("row {r}: {e}")))?;
+                next.push(t as i64);
             }
-            let row = &logits[r * vocab..(r + 1) * vocab];
-            let t = match self.mode {
-                DecodingMode::Sample => sample_logits(row, &mut self.rng)
-                    .map_err(|e| super::GenerationError::InvalidInput(format!("row {r}: {e}")))?,
-                _ => argmax(row),
-            };
-            next.push(t as i64);
-        }
+            next
+        } else {
+            // greedy rows are independent: in parallel when the batch is large
+            let unfinished = &self.unfinished;
+            map_rows(&logits[..self.rows * vocab], vocab, |r, row| {
+                if use_pad && !unfinished[r] {
+                    pad
+                } else {
+                    argmax(row) as i64
+                }
+            })
+        };
         for (r, &t) in next.iter().enumerate() {
             self.seqs[r * self.stride + self.cur_len] = t;
         }
@@ -402,10 +414,11 @@ impl GenerationState {
         let rows = self.rows;
         let ids = Tokens::with_stride(&self.seqs, rows, self.cur_len, self.stride)?;
         let scores = &mut logits[..rows * vocab];
-        for (r, row) in scores.chunks_mut(vocab).enumerate() {
-            let s = self.beam_scores[r];
+        let beam_scores = &self.beam_scores;
+        for_each_row_over(scores, vocab, LINEAR_PARALLEL_MIN_VALUES, |r, row| {
+            let s = beam_scores[r];
             row.iter_mut().for_each(|x| *x += s);
-        }
+        });
         let beams = self.cfg.num_beams;
         let eos = self.cfg.eos_ids().to_vec();
         let n_keep = 2usize.max(1 + eos.len()) * beams;
