@@ -18,16 +18,15 @@ import pytest
 from onnxformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, InvalidInputError, _core
 from onnxformers.generation import encoder_decoder
 
+from gen_helpers import ModelCache
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 REF = json.loads((FIXTURES / "references" / "beam-hooks.json").read_text())
-_models: dict = {}
+_models = {cls: ModelCache(cls) for cls in (AutoModelForCausalLM, AutoModelForSeq2SeqLM)}
 
 
 def model(name):
-    if name not in _models:
-        cls = AutoModelForCausalLM if name.endswith("-lm") else AutoModelForSeq2SeqLM
-        _models[name] = cls.from_pretrained(str(FIXTURES / "models" / name))
-    return _models[name]
+    return _models[AutoModelForCausalLM if name.endswith("-lm") else AutoModelForSeq2SeqLM](name)
 
 
 def hook(tokens, calls=None):

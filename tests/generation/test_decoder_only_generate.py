@@ -3,69 +3,29 @@ generate() on the same weights, token for token (references stored by scripts/ma
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from onnxformers import AutoModelForCausalLM, InvalidInputError
 from onnxformers.generation import TextStreamer
 
-MODELS = Path(__file__).parent.parent / "fixtures" / "models"
-#: the conformance cases on another device: ONNXFORMERS_TEST_DEVICE=cuda (scripts/device_check_cuda.py)
-DEVICE = os.environ.get("ONNXFORMERS_TEST_DEVICE") or None
-# CUDA matmuls in full fp32 (onnxruntime's default TF32 moves beam scores by ~1e-3, beyond the
-# references' 1e-4)
-SESSION_OPTIONS = {"provider_options": {"CUDAExecutionProvider": {"use_tf32": 0}}} if DEVICE == "cuda" else None
-FIXTURES = [name for name in ("tiny-gpt2-lm", "tiny-llama-lm", "tiny-bloom-lm")
-            if (MODELS / name / "reference.json").exists()]
+from gen_helpers import MODELS, ModelCache, case_params, gather_rows_on_device, present, reference
+
+FIXTURES = present(("tiny-gpt2-lm", "tiny-llama-lm", "tiny-bloom-lm"))
+model = ModelCache(AutoModelForCausalLM)
 
 
-def reference(name):
-    return json.loads((MODELS / name / "reference.json").read_text())
-
-
-def cases():
-    for name in FIXTURES:
-        for case in reference(name)["cases"]:
-            yield pytest.param(name, case, id=f"{name}-{case['id']}")
-
-
-def assert_on_device(m):
-    if DEVICE == "cuda":  # onnxruntime would fall back to CPU without a word
-        assert all(s.get_providers()[0] == "CUDAExecutionProvider" for s in m.sessions.values())
-
-
-_models: dict = {}
-
-
-def model(name):
-    if name not in _models:
-        loaded = AutoModelForCausalLM.from_pretrained(str(MODELS / name), device=DEVICE,
-                                                        session_options=SESSION_OPTIONS)
-        assert_on_device(loaded)
-        _models[name] = loaded
-    return _models[name]
-
-
-@pytest.mark.parametrize("name,case", list(cases()))
+@pytest.mark.parametrize("name,case", case_params(FIXTURES))
 def test_generate_matches_transformers(name, case):
     check_case(name, case)
 
 
-@pytest.mark.parametrize("name,case", [c for c in cases() if "sequences_scores" in c.values[1]])
+@pytest.mark.parametrize("name,case", case_params(FIXTURES, beam_only=True))
 def test_beam_rows_gathered_by_onnxruntime_match_transformers(name, case, monkeypatch):
-    """The GPU path of beam reorders and prompt-cache expansion (generation/device_rows.py), run
-    here on CPU: the cache rows are gathered by an onnxruntime graph instead of in place."""
-    from onnxformers.generation import decoder_only, device_rows
+    """The GPU path of beam reorders and prompt-cache expansion, run here on CPU."""
+    from onnxformers.generation.decoder_only import _KVBinding
 
-    calls = []
-    original = device_rows.DeviceRows.gather_all
-    monkeypatch.setattr(decoder_only._KVBinding, "gather_on_device", True)
-    monkeypatch.setattr(device_rows.DeviceRows, "gather_all",
-                        lambda self, *a: calls.append(1) or original(self, *a))
+    calls = gather_rows_on_device(monkeypatch, _KVBinding)
     check_case(name, case)
     assert calls, "the cache rows never went through the device gather"
 

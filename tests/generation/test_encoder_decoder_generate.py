@@ -4,10 +4,6 @@ weights, token for token (references stored by scripts/make_fixtures.py)."""
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -16,43 +12,10 @@ from onnxformers.errors import UnsupportedModelError
 from onnxformers.generation import TextStreamer
 from onnxformers.generation import encoder_decoder
 
-MODELS = Path(__file__).parent.parent / "fixtures" / "models"
-#: the conformance cases on another device: ONNXFORMERS_TEST_DEVICE=cuda (scripts/device_check_cuda.py)
-DEVICE = os.environ.get("ONNXFORMERS_TEST_DEVICE") or None
-# CUDA matmuls in full fp32 (onnxruntime's default TF32 moves beam scores by ~1e-3, beyond the
-# references' 1e-4)
-SESSION_OPTIONS = {"provider_options": {"CUDAExecutionProvider": {"use_tf32": 0}}} if DEVICE == "cuda" else None
-FIXTURES = [name for name in ("tiny-t5-seq2seq", "tiny-bart-seq2seq", "tiny-nllb-translation",
-                              "tiny-t5-split-decoder")
-            if (MODELS / name / "reference.json").exists()]
+from gen_helpers import MODELS, ModelCache, case_params, gather_rows_on_device, present, reference
 
-
-def reference(name):
-    return json.loads((MODELS / name / "reference.json").read_text())
-
-
-def cases():
-    for name in FIXTURES:
-        for case in reference(name)["cases"]:
-            if "encoding" in case:
-                yield pytest.param(name, case, id=f"{name}-{case['id']}")
-
-
-def assert_on_device(m):
-    if DEVICE == "cuda":  # onnxruntime would fall back to CPU without a word
-        assert all(s.get_providers()[0] == "CUDAExecutionProvider" for s in m.sessions.values())
-
-
-_models: dict = {}
-
-
-def model(name):
-    if name not in _models:
-        loaded = AutoModelForSeq2SeqLM.from_pretrained(str(MODELS / name), device=DEVICE,
-                                                        session_options=SESSION_OPTIONS)
-        assert_on_device(loaded)
-        _models[name] = loaded
-    return _models[name]
+FIXTURES = present(("tiny-t5-seq2seq", "tiny-bart-seq2seq", "tiny-nllb-translation", "tiny-t5-split-decoder"))
+model = ModelCache(AutoModelForSeq2SeqLM)
 
 
 def run_case(m, case, **extra):
@@ -65,22 +28,15 @@ def run_case(m, case, **extra):
                       return_dict_in_generate=True, **call, **extra)
 
 
-@pytest.mark.parametrize("name,case", list(cases()))
+@pytest.mark.parametrize("name,case", case_params(FIXTURES))
 def test_generate_matches_transformers(name, case):
     check_case(name, case)
 
 
-@pytest.mark.parametrize("name,case", [c for c in cases() if "sequences_scores" in c.values[1]])
+@pytest.mark.parametrize("name,case", case_params(FIXTURES, beam_only=True))
 def test_beam_rows_gathered_by_onnxruntime_match_transformers(name, case, monkeypatch):
-    """The GPU path of beam reorders (generation/device_rows.py), run here on CPU: the
-    self-attention cache rows are gathered by an onnxruntime graph instead of in place."""
-    from onnxformers.generation import device_rows
-
-    calls = []
-    original = device_rows.DeviceRows.gather_all
-    monkeypatch.setattr(encoder_decoder.CacheRunner, "gather_on_device", True)
-    monkeypatch.setattr(device_rows.DeviceRows, "gather_all",
-                        lambda self, *a: calls.append(1) or original(self, *a))
+    """The GPU path of beam reorders (the self-attention cache), run here on CPU."""
+    calls = gather_rows_on_device(monkeypatch, encoder_decoder.CacheRunner)
     check_case(name, case)
     assert calls, "the cache rows never went through the device gather"
 
@@ -271,11 +227,9 @@ SPLIT_LM = MODELS / "tiny-gpt2-split-decoder"
 def test_decoder_only_split_pair_matches_transformers():
     from onnxformers import AutoModelForCausalLM
 
-    lm = AutoModelForCausalLM.from_pretrained(str(SPLIT_LM), device=DEVICE, session_options=SESSION_OPTIONS)
-    assert_on_device(lm)
+    lm = ModelCache(AutoModelForCausalLM)(SPLIT_LM.name)
     assert set(lm.sessions) == {"decoder_model", "decoder_with_past_model"}
-    ref = json.loads((SPLIT_LM / "reference.json").read_text())
-    for case in ref["cases"]:
+    for case in reference(SPLIT_LM.name)["cases"]:
         call = dict(case["call"])
         beam = "sequences_scores" in case
         out = lm.generate(input_ids=np.array(case["encoding"]["input_ids"]),
