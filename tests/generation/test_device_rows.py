@@ -9,6 +9,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from onnxformers.errors import UnsupportedModelError
 from onnxformers.generation import device_rows
 from onnxformers.generation.encoder_decoder import gathered_rows
 
@@ -59,7 +60,7 @@ def test_c_level_values_stay_c_level(rows):
 
 
 def test_unsupported_dtype_is_a_clear_error(rows):
-    with pytest.raises(TypeError, match="tensor\\(double\\)"):
+    with pytest.raises(UnsupportedModelError, match="tensor\\(double\\)"):
         rows.gather(ort.OrtValue.ortvalue_from_numpy(np.zeros((2, 2))), np.array([1, 0]), 2)
 
 

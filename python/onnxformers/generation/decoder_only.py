@@ -163,6 +163,10 @@ class _KVBinding:
         self._keep.clear()
         return values[self.logits_index].numpy()
 
+    @property
+    def _gathers_on_device(self) -> bool:
+        return self.device != "cpu" or self.gather_on_device
+
     def _device_rows(self) -> device_rows.DeviceRows:
         if self._rows is None:
             self._rows = device_rows.for_session(self.session, self.device, self.device_id)
@@ -175,7 +179,7 @@ class _KVBinding:
         in place (beams mostly keep their rows, so a fraction of the cache moves and nothing is
         allocated); on a GPU the rows are gathered there (generation/device_rows.py)."""
         rows_index = np.asarray(rows_index)
-        if self.device == "cpu" and not self.gather_on_device:
+        if not self._gathers_on_device:
             if gather_rows_in_place(list(self.past.values()), rows_index):
                 return
             for name, value in self.past.items():
@@ -189,7 +193,7 @@ class _KVBinding:
         times (beams and returned sequences of one prompt share its prompt cache)."""
         index = np.repeat(np.arange(rows), expand)
         self.rows = rows * expand
-        if self.device != "cpu" or self.gather_on_device:
+        if self._gathers_on_device:
             self.past = dict(zip(self.past, self._device_rows().gather_all(list(self.past.values()), index, rows)))
             return
         for name, value in self.past.items():

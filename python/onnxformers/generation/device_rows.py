@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import UnsupportedModelError
+
 #: element types with a shipped graph (numpy dtype name → ONNX TensorProto enum)
 ELEMENT_TYPES = {"float32": 1, "float16": 10}
 #: OrtValue.data_type() → the dtype names above
@@ -73,7 +75,9 @@ class DeviceRows:
     def _session(self, ort_type: str) -> Any:
         dtype = _ORT_TYPES.get(ort_type)
         if dtype is None:
-            raise TypeError(f"no device row gather for {ort_type} cache tensors")
+            raise UnsupportedModelError(
+                f"reordering cache rows on {self.device} supports float32 and float16 cache tensors, "
+                f"not {ort_type}")
         if dtype not in self._sessions:
             import onnxruntime as ort
 
