@@ -92,6 +92,7 @@ def test_physical_cores_is_positive():
     assert backend.physical_cores() >= 1
 
 
+@pytest.mark.filterwarnings("ignore:Specified provider 'CUDAExecutionProvider' is not in available")
 def test_cuda_sessions_preload_the_pip_cuda_libraries_once(tmp_path, monkeypatch):
     import onnxruntime as ort
 
