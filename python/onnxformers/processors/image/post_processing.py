@@ -180,16 +180,7 @@ def post_process_panoptic_segmentation(outputs: Mapping[str, Any], threshold: fl
     ``{"segmentation": int32 [height, width] segment ids, "segments_info": [{"id", "label_id", "was_fused", "score"}]}``,
     at ``target_sizes[i]`` (``[height, width]``) when given, else at the masks' resolution. With no query
     left, the map is all -1."""
-    logits = outputs.get("class_queries_logits", outputs.get("logits"))
-    masks = outputs.get("masks_queries_logits", outputs.get("pred_masks"))
-    if logits is None or masks is None:
-        raise InvalidInputError("panoptic/instance segmentation needs logits (class_queries_logits) and pred_masks "
-                                f"(masks_queries_logits); got {', '.join(outputs)}")
-    logits = np.asarray(logits, dtype=np.float32)
-    masks = np.asarray(masks, dtype=np.float32)
-    if logits.ndim != 3 or masks.ndim != 4 or masks.shape[:2] != logits.shape[:2]:
-        raise InvalidInputError(f"expected logits [batch, queries, labels] and masks [batch, queries, h, w], got "
-                                f"{list(logits.shape)} and {list(masks.shape)}")
+    logits, masks = _query_outputs(outputs, "panoptic/instance segmentation")
     batch, _, num_labels = logits.shape
     num_labels -= 1  # the last class is "no object"
     if target_sizes is not None and len(target_sizes) != batch:
@@ -244,17 +235,25 @@ def interpolate_nearest(data: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
     return data[..., index(out_h, in_h)[:, None], index(out_w, in_w)[None, :]]
 
 
-def _maskformer_outputs(outputs: Mapping[str, Any], mask_size: Optional[Tuple[int, int]]) -> Tuple[np.ndarray, np.ndarray]:
+def _query_outputs(outputs: Mapping[str, Any], task: str) -> Tuple[np.ndarray, np.ndarray]:
+    """The per-query class logits ``[batch, queries, labels + 1]`` and mask logits ``[batch, queries, h, w]``
+    of a DETR (``logits``, ``pred_masks``) or MaskFormer (``class_queries_logits``, ``masks_queries_logits``)
+    output, as float32, checked."""
     logits = outputs.get("class_queries_logits", outputs.get("logits"))
     masks = outputs.get("masks_queries_logits", outputs.get("pred_masks"))
     if logits is None or masks is None:
-        raise InvalidInputError("MaskFormer post-processing needs class_queries_logits and masks_queries_logits; "
-                                f"got {', '.join(outputs)}")
+        raise InvalidInputError(f"{task} needs logits (class_queries_logits) and pred_masks "
+                                f"(masks_queries_logits); got {', '.join(outputs)}")
     logits = np.asarray(logits, dtype=np.float32)
     masks = np.asarray(masks, dtype=np.float32)
     if logits.ndim != 3 or masks.ndim != 4 or masks.shape[:2] != logits.shape[:2]:
-        raise InvalidInputError(f"expected class_queries_logits [batch, queries, labels + 1] and masks_queries_logits "
-                                f"[batch, queries, h, w], got {list(logits.shape)} and {list(masks.shape)}")
+        raise InvalidInputError(f"expected logits [batch, queries, labels + 1] and masks [batch, queries, h, w], "
+                                f"got {list(logits.shape)} and {list(masks.shape)}")
+    return logits, masks
+
+
+def _maskformer_outputs(outputs: Mapping[str, Any], mask_size: Optional[Tuple[int, int]]) -> Tuple[np.ndarray, np.ndarray]:
+    logits, masks = _query_outputs(outputs, "MaskFormer post-processing")
     if logits.shape[-1] < 2:
         raise InvalidInputError("class_queries_logits needs at least one class besides \"no object\"")
     if mask_size is not None:  # Mask2Former: back to the 384x384 the masks were trained at
