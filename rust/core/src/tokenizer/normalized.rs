@@ -639,13 +639,7 @@ mod tests {
     #[test]
     fn one_pass_replace_equals_per_match_replace() {
         use crate::tokenizer::pattern::SysRegex;
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut rnd = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut rnd = crate::test_util::xorshift_indices(0x2545_F491_4F6C_DD1Du64);
         let alphabet = [' ', ' ', 'a', 'b', 'é', '\u{301}', '▁', '\u{200B}', '😀'];
         let regexes = [
             SysRegex::new(" +").unwrap(),
@@ -690,13 +684,7 @@ mod tests {
     #[test]
     fn fast_char_maps_equal_generic_transforms() {
         use crate::tokenizer::pattern::SysRegex;
-        let mut seed = 0x0123_4567_89AB_CDEFu64;
-        let mut rnd = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut rnd = crate::test_util::xorshift_indices(0x0123_4567_89AB_CDEFu64);
         let alphabet = [
             'a', 'B', ' ', '\t', 'é', 'É', 'İ', 'Σ', 'Ａ', '\u{301}', '中', '\u{3000}', 'ß', 'ǅ',
         ];

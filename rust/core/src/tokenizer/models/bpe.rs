@@ -1012,13 +1012,7 @@ mod tests {
     fn scan_and_heap_merges_agree() {
         // Random merge tables over a 3-letter alphabet, words up to 3 * SCAN_MAX chars: the
         // scan path (short words) and the heap path (`tokenizers`' algorithm) must agree.
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut rnd = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut rnd = crate::test_util::xorshift_indices(0x2545_F491_4F6C_DD1Du64);
         for _ in 0..50 {
             let mut toks: Vec<String> = vec!["a".into(), "b".into(), "c".into()];
             let mut merges = vec![];
@@ -1064,13 +1058,7 @@ mod tests {
         // spaces), plus random merges over letters, some of which cross into `▁`-words.
         // Long pieces cut by the splitter must give exactly the whole-piece heap merges;
         // `q` is not in the vocabulary (byte fallback) and `é` neither (unk).
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let mut rnd = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut rnd = crate::test_util::xorshift_indices(0x9E37_79B9_7F4A_7C15u64);
         let alphabet = ['▁', 'a', 'b', 'c', 'd', 'q', 'é'];
         for round in 0..40 {
             let mut toks: Vec<String> = ["<unk>", "▁", "a", "b", "c", "d"]
