@@ -67,3 +67,30 @@ def gather_rows_on_device(monkeypatch: Any, runner: type) -> list:
     monkeypatch.setattr(device_rows.DeviceRows, "gather_all",
                         lambda self, *a: calls.append(1) or original(self, *a))
     return calls
+
+
+def count_runs(monkeypatch: Any, session: Any) -> dict:
+    """Counts a session's ``run_with_iobinding`` calls and its C-level ``run_with_ort_values``
+    calls (the CPU loops' one call per step)."""
+    runs = {"run_with_ort_values": 0, "run_with_iobinding": 0}
+
+    class Core:  # pybind methods cannot be patched: forward every attribute instead
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __getattr__(self, attr):
+            return getattr(self.inner, attr)
+
+        def run_with_ort_values(self, *args):
+            runs["run_with_ort_values"] += 1
+            return self.inner.run_with_ort_values(*args)
+
+    real = session.run_with_iobinding
+
+    def counted(*args, **kwargs):
+        runs["run_with_iobinding"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(session, "_sess", Core(session._sess))
+    monkeypatch.setattr(session, "run_with_iobinding", counted)
+    return runs

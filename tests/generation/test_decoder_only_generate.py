@@ -9,7 +9,8 @@ import pytest
 from onnxformers import AutoModelForCausalLM, InvalidInputError
 from onnxformers.generation import TextStreamer
 
-from gen_helpers import MODELS, ModelCache, case_params, gather_rows_on_device, present, reference
+from gen_helpers import (DEVICE, MODELS, ModelCache, case_params, count_runs, gather_rows_on_device, present,
+                         reference)
 
 FIXTURES = present(("tiny-gpt2-lm", "tiny-llama-lm", "tiny-bloom-lm"))
 model = ModelCache(AutoModelForCausalLM)
@@ -20,14 +21,40 @@ def test_generate_matches_transformers(name, case):
     check_case(name, case)
 
 
+@pytest.mark.parametrize("name,case", case_params(FIXTURES))
+def test_io_binding_loop_matches_transformers(name, case, monkeypatch):
+    """The loop a GPU session runs (one I/O binding, ~30 binds a step), here on CPU, where the
+    loop otherwise makes one ``run_with_ort_values`` call per step."""
+    from onnxformers.generation.decoder_only import _KVBinding
+
+    runs = count_runs(monkeypatch, model(name).sessions["model"])
+    monkeypatch.setattr(_KVBinding, "use_direct_run", False)
+    check_case(name, case)
+    assert runs["run_with_iobinding"] and not runs["run_with_ort_values"]
+
+
 @pytest.mark.parametrize("name,case", case_params(FIXTURES, beam_only=True))
 def test_beam_rows_gathered_by_onnxruntime_match_transformers(name, case, monkeypatch):
     """The GPU path of beam reorders and prompt-cache expansion, run here on CPU."""
     from onnxformers.generation.decoder_only import _KVBinding
 
     calls = gather_rows_on_device(monkeypatch, _KVBinding)
+    monkeypatch.setattr(_KVBinding, "use_direct_run", False)  # as on a GPU
     check_case(name, case)
     assert calls, "the cache rows never went through the device gather"
+
+
+@pytest.mark.skipif(DEVICE not in (None, "cpu"), reason="the CPU loop")
+def test_cpu_loop_runs_without_io_binding(monkeypatch):
+    """On CPU each step is one ``run_with_ort_values`` call, never the binding."""
+    name = FIXTURES[0]
+    runs = count_runs(monkeypatch, model(name).sessions["model"])
+    case = next(c for c in reference(name)["cases"] if c["id"] == "greedy_20")
+    check_case(name, case)
+    steps = len(case["sequences"][0]) - len(case["encoding"]["input_ids"][0])
+    assert runs == {"run_with_ort_values": steps, "run_with_iobinding": 0}
+
+
 
 
 def check_case(name, case):

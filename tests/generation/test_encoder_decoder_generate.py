@@ -12,7 +12,8 @@ from onnxformers.errors import UnsupportedModelError
 from onnxformers.generation import TextStreamer
 from onnxformers.generation import encoder_decoder
 
-from gen_helpers import MODELS, ModelCache, case_params, gather_rows_on_device, present, reference
+from gen_helpers import (DEVICE, MODELS, ModelCache, case_params, count_runs, gather_rows_on_device, present,
+                         reference)
 
 FIXTURES = present(("tiny-t5-seq2seq", "tiny-bart-seq2seq", "tiny-nllb-translation", "tiny-t5-split-decoder"))
 model = ModelCache(AutoModelForSeq2SeqLM)
@@ -37,8 +38,34 @@ def test_generate_matches_transformers(name, case):
 def test_beam_rows_gathered_by_onnxruntime_match_transformers(name, case, monkeypatch):
     """The GPU path of beam reorders (the self-attention cache), run here on CPU."""
     calls = gather_rows_on_device(monkeypatch, encoder_decoder.CacheRunner)
+    monkeypatch.setattr(encoder_decoder.CacheRunner, "use_direct_run", False)  # as on a GPU
     check_case(name, case)
     assert calls, "the cache rows never went through the device gather"
+
+
+@pytest.mark.parametrize("name,case", case_params(FIXTURES))
+def test_io_binding_loop_matches_transformers(name, case, monkeypatch):
+    """The decoder loop a GPU session runs (I/O bindings, constants bound once), here on CPU,
+    where each step is otherwise one ``run_with_ort_values`` call."""
+    runs = [count_runs(monkeypatch, s) for s in decoder_sessions(model(name))]
+    monkeypatch.setattr(encoder_decoder.CacheRunner, "use_direct_run", False)
+    check_case(name, case)
+    assert any(r["run_with_iobinding"] for r in runs) and not any(r["run_with_ort_values"] for r in runs)
+
+
+@pytest.mark.skipif(DEVICE not in (None, "cpu"), reason="the CPU loop")
+@pytest.mark.parametrize("name", FIXTURES)
+def test_cpu_decoder_steps_run_without_io_binding(name, monkeypatch):
+    runs = [count_runs(monkeypatch, s) for s in decoder_sessions(model(name))]
+    case = next(c for c in reference(name)["cases"] if "encoding" in c)
+    check_case(name, case)
+    assert sum(r["run_with_ort_values"] for r in runs) == len(case["sequences"][0]) - 1  # one per new token
+    assert not any(r["run_with_iobinding"] for r in runs)
+
+
+def decoder_sessions(m) -> list:
+    first, later = encoder_decoder.decoder_sessions(m)
+    return [first] if first is later else [first, later]
 
 
 def check_case(name, case):
@@ -269,6 +296,7 @@ def test_public_binding_api_path(monkeypatch, name):
     def init(self, *args, **kwargs):
         original(self, *args, **kwargs)
         self._c_devices = None
+        self._direct = dict.fromkeys(self._direct)  # decided at init: without the internals, none
 
     monkeypatch.setattr(encoder_decoder.CacheRunner, "__init__", init)
     for case in reference(name)["cases"]:

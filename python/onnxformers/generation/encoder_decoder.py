@@ -137,6 +137,8 @@ class CacheRunner:
 
     #: gather beam rows with onnxruntime on the session's device even on CPU (tests of the GPU path)
     gather_on_device = False
+    #: on CPU, run with onnxruntime's C ``run_with_ort_values`` (one call per step, no binds)
+    use_direct_run = True
 
     def __init__(self, first: Any, later: Any, model_config: Any, rows: int, *,
                  constants: Mapping[str, np.ndarray] | None = None,
@@ -178,13 +180,37 @@ class CacheRunner:
         self._branch = {flag: np.array([flag]) for flag in (False, True)}
         self._bindings: dict[tuple[int, bool], tuple[Any, Any]] = {}
         try:
+            from onnxruntime.capi import _pybind_state
+
             self._c_devices = {"cpu": ort.OrtDevice.make("cpu", 0)._get_c_device(),
                                "dev": ort.OrtDevice.make(self.device, self.device_id)._get_c_device()}
-        except AttributeError:  # an onnxruntime without these internals: public API only
+            self._from_numpy = _pybind_state.OrtValue.ortvalue_from_numpy
+        except (AttributeError, ImportError):  # an onnxruntime without these internals: public API only
             self._c_devices = None
         self.constants = {name: ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(value),
                                                                   self.device, self.device_id)
                           for name, value in (constants or {}).items()}
+        self._step_outputs: dict[tuple[int, bool], list[str]] = {}
+        self._direct = {id(s): self._direct_run(s) for s in (first, later)}
+
+    def _direct_run(self, session: Any) -> Any:
+        """onnxruntime's C ``run_with_ort_values`` of ``session`` on CPU (fresh outputs, one call
+        a step), or None: on a device the outputs' placement is chosen by binding them."""
+        if self.device != "cpu" or self._c_devices is None or not self.use_direct_run:
+            return None
+        return getattr(getattr(session, "_sess", None), "run_with_ort_values", None)
+
+    def _outputs_of_step(self, session: Any, first_step: bool) -> list[str]:
+        """The outputs a step asks for. Later steps of a merged graph re-emit the kept
+        cross-attention cache: not asked for, so onnxruntime neither allocates nor copies it."""
+        key = (id(session), first_step)
+        found = self._step_outputs.get(key)
+        if found is None:
+            found = self._step_outputs[key] = [
+                name for name in self._outputs[id(session)]
+                if first_step or not name.startswith("present.")
+                or not self.keep_after_first("past_key_values." + name[len("present."):])]
+        return found
 
     def _binding(self, session: Any, first_step: bool) -> tuple[Any, Any]:
         """(public binding, onnxruntime's C binding or None), made once per session and step
@@ -216,6 +242,39 @@ class CacheRunner:
 
     def run(self, feed: Mapping[str, np.ndarray], first_step: bool) -> np.ndarray:
         session = self.first if first_step else self.later
+        outputs = self._outputs_of_step(session, first_step)
+        direct = self._direct[id(session)]
+        if direct is not None:
+            arrays, feed_values = self._direct_feed(session, feed, first_step)
+            values = dict(zip(outputs, direct(feed_values, outputs, None)))
+            del arrays  # shared with feed_values' OrtValues: alive until the run is over
+        else:
+            values = self._run_bound(session, feed, first_step, outputs)
+        for name, value in values.items():
+            if name.startswith("present."):
+                self.past["past_key_values." + name[len("present."):]] = value
+        self.last_host = {name: values[name].numpy() for name in outputs
+                          if name in self.host_outputs}
+        return self.last_host["logits"]
+
+    def _direct_feed(self, session: Any, feed: Mapping[str, np.ndarray],
+                     first_step: bool) -> tuple[list[np.ndarray], dict[str, Any]]:
+        """(the numpy inputs, C OrtValues of every input of a step). The OrtValues share the
+        arrays' memory: the caller keeps the arrays until the run is over."""
+        from_numpy, cpu = self._from_numpy, self._c_devices["cpu"]
+        inputs = self._inputs[id(session)]
+        arrays = [(name, np.ascontiguousarray(value)) for name, value in feed.items() if name in inputs]
+        values = {name: from_numpy(array, cpu) for name, array in arrays}
+        if "use_cache_branch" in inputs:
+            values["use_cache_branch"] = from_numpy(self._branch[not first_step], cpu)
+        for source in (self.constants, self.past):
+            for name, value in source.items():
+                if name in inputs:
+                    values[name] = getattr(value, "_ortvalue", value)
+        return [array for _, array in arrays], values
+
+    def _run_bound(self, session: Any, feed: Mapping[str, np.ndarray], first_step: bool,
+                   outputs: list[str]) -> dict[str, Any]:
         inputs = self._inputs[id(session)]
         binding = self._binding(session, first_step)
         public, c = binding
@@ -230,11 +289,6 @@ class CacheRunner:
         for name, value in self.past.items():
             if name in inputs:
                 self._bind_value(binding, name, value)
-        # later steps of a merged graph re-emit the kept cross-attention cache: not bound, so
-        # onnxruntime neither allocates nor copies it
-        outputs = [name for name in self._outputs[id(session)]
-                   if first_step or not name.startswith("present.")
-                   or not self.keep_after_first("past_key_values." + name[len("present."):])]
         if c is not None:
             c.clear_binding_outputs()
             for name in outputs:
@@ -247,13 +301,7 @@ class CacheRunner:
                 else:
                     public.bind_output(name, self.device, self.device_id)
         session.run_with_iobinding(public)
-        values = dict(zip(outputs, c.get_outputs() if c is not None else public.get_outputs()))
-        for name, value in values.items():
-            if name.startswith("present."):
-                self.past["past_key_values." + name[len("present."):]] = value
-        self.last_host = {name: values[name].numpy() for name in outputs
-                          if name in self.host_outputs}
-        return self.last_host["logits"]
+        return dict(zip(outputs, c.get_outputs() if c is not None else public.get_outputs()))
 
     def reorder(self, rows_index: np.ndarray,
                 which: Callable[[str], bool] = lambda name: True) -> None:

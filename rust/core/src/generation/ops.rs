@@ -20,6 +20,23 @@ where
     for_each_row_over(logits, vocab, PARALLEL_MIN_VALUES, f)
 }
 
+/// [`for_each_row`] for processors that touch `work_per_row` entries of each row (a few banned or
+/// penalised ids, not the whole vocabulary): in parallel only when the rows' work together
+/// reaches [`PARALLEL_MIN_VALUES`]. Waking the pool for a handful of writes per row cost
+/// ~150 µs a step at 8 rows (MinNewTokensLength), far more than the writes.
+pub(crate) fn for_each_row_sparse<F>(logits: &mut [f32], vocab: usize, work_per_row: usize, f: F)
+where
+    F: Fn(usize, &mut [f32]) + Sync + Send,
+{
+    let rows = logits.len() / vocab.max(1);
+    let min_values = if rows.saturating_mul(work_per_row) >= PARALLEL_MIN_VALUES {
+        0
+    } else {
+        usize::MAX
+    };
+    for_each_row_over(logits, vocab, min_values, f)
+}
+
 /// [`for_each_row`], in parallel from `min_values` values.
 pub(crate) fn for_each_row_over<F>(logits: &mut [f32], vocab: usize, min_values: usize, f: F)
 where
@@ -116,6 +133,7 @@ pub(crate) fn kth_largest(row: &[f32], k: usize) -> f32 {
 }
 
 /// Maximum of a row (NaN-propagating like torch's `max`).
+#[inline(always)]
 pub(crate) fn row_max(row: &[f32]) -> f32 {
     // lane-wise maxima and NaN flags: one vectorisable pass (see `argmax`)
     const LANES: usize = 16;
@@ -226,14 +244,54 @@ fn sum_exp_shifted_generic(row: &[f32], m: f32) -> f64 {
 
 /// Index of the first maximum (torch.argmax; a NaN counts as the maximum).
 pub fn argmax(row: &[f32]) -> usize {
-    // Greedy decoding calls this on every row of every step (32k-250k logits): a scalar scan with
-    // the running index is a loop-carried dependency; the vectorised `row_max` pass, then a search
-    // for the first index holding it, is several times faster with the same tie-breaking.
+    // Greedy decoding calls this on every row of every step (32k-250k logits). A scalar scan with
+    // a running index is a loop-carried dependency; here the vectorised `row_max`, then the first
+    // 64-value block that holds it (compares OR-ed per block), then the place in that block. With
+    // 16 or 8 hardware lanes where the CPU has AVX-512 or AVX2 (the build targets baseline x86-64,
+    // SSE2's 4): the same comparisons, so the same answer. 152k logits: 25 µs -> 7 µs.
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked just above
+            return unsafe { argmax_avx512(row) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above
+            return unsafe { argmax_avx2(row) };
+        }
+    }
+    argmax_generic(row)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn argmax_avx2(row: &[f32]) -> usize {
+    argmax_generic(row)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn argmax_avx512(row: &[f32]) -> usize {
+    argmax_generic(row)
+}
+
+#[inline(always)]
+fn argmax_generic(row: &[f32]) -> usize {
     let max = row_max(row);
     if max.is_nan() {
         return row.iter().position(|x| x.is_nan()).unwrap_or(0);
     }
-    row.iter().position(|&x| x == max).unwrap_or(0)
+    // the first block holding `max` (an OR of compares per block vectorises), then the place in it
+    const BLOCK: usize = 64;
+    let blocks = row.chunks_exact(BLOCK);
+    let tail = blocks.remainder();
+    for (b, block) in blocks.enumerate() {
+        if block.iter().fold(false, |hit, &x| hit | (x == max)) {
+            return b * BLOCK + block.iter().position(|&x| x == max).unwrap_or(0);
+        }
+    }
+    let start = row.len() - tail.len();
+    start + tail.iter().position(|&x| x == max).unwrap_or(0)
 }
 
 /// Softmax of an f32 row into f32 (max-shifted, sum in f64 then one reciprocal multiply).
@@ -314,6 +372,60 @@ mod tests {
                 .map(|(r, row)| (r, argmax(row)))
                 .collect();
             assert_eq!(got, want, "{rows} rows");
+        }
+    }
+
+    /// The plain definition: first index of the maximum, the first NaN if any.
+    fn argmax_scalar(row: &[f32]) -> usize {
+        if let Some(i) = row.iter().position(|x| x.is_nan()) {
+            return i;
+        }
+        let mut at = 0;
+        for (i, &x) in row.iter().enumerate() {
+            if x > row[at] {
+                at = i;
+            }
+        }
+        at
+    }
+
+    #[test]
+    fn generation_ops_argmax_is_the_first_maximum_on_every_code_path() {
+        // values from a small set so that ties are everywhere; -inf and NaN at chosen places
+        let mut next = crate::test_util::xorshift_indices(11);
+        let lens = [
+            0usize, 1, 5, 15, 16, 17, 31, 32, 33, 100, 257, 4096, 32000, 32007,
+        ];
+        for &len in &lens {
+            for case in 0..40 {
+                let mut row: Vec<f32> = (0..len).map(|_| (next(7) as f32) - 3.0).collect();
+                match case % 5 {
+                    1 => row.iter_mut().for_each(|x| *x = f32::NEG_INFINITY),
+                    2 if len > 0 => {
+                        row.iter_mut().for_each(|x| *x = f32::NEG_INFINITY);
+                        let at = next(len);
+                        row[at] = -1e30;
+                    }
+                    3 if len > 0 => {
+                        let at = next(len);
+                        row[at] = f32::NAN;
+                        let at = next(len);
+                        row[at] = f32::NAN;
+                    }
+                    4 if len > 0 => {
+                        let at = next(len); // a unique maximum anywhere, the tail included
+                        row[at] = 100.0;
+                    }
+                    _ => {}
+                }
+                let want = argmax_scalar(&row);
+                assert_eq!(argmax(&row), want, "len {len} case {case}");
+                assert_eq!(
+                    argmax_generic(&row),
+                    want,
+                    "len {len} case {case} (portable)"
+                );
+            }
         }
     }
 

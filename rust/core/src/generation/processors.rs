@@ -10,8 +10,8 @@
 
 use super::config::GenerationConfig;
 use super::ops::{
-    argsort_ascending, argsort_ascending_of, for_each_row, kth_largest, log_softmax_in_place,
-    logsumexp, row_max, softmax_f32,
+    argsort_ascending, argsort_ascending_of, for_each_row, for_each_row_over, for_each_row_sparse,
+    kth_largest, log_softmax_in_place, logsumexp, row_max, softmax_f32, LINEAR_PARALLEL_MIN_VALUES,
 };
 use super::{check_logits, invalid_config, invalid_input, Result, TokenMatrix, Tokens};
 use std::collections::HashMap;
@@ -459,7 +459,8 @@ impl LogitsProcessor {
                          sequence {seq:?} holds ids outside it"
                     ));
                 }
-                for_each_row(logits, vocab, |i, row| {
+                let work = biases.iter().map(|(seq, _)| seq.len()).sum();
+                for_each_row_sparse(logits, vocab, work, |i, row| {
                     let hist = ids.row(i);
                     // bias = length-1 biases, then += each matching longer sequence, in order
                     let mut acc: Vec<(usize, f32)> = Vec::new();
@@ -490,7 +491,8 @@ impl LogitsProcessor {
             } => {
                 let per = rows_per_batch(rows, encoder_input_ids.rows, "encoder_input_ids")?;
                 let p = *inverse_penalty;
-                for_each_row(logits, vocab, |i, row| {
+                let work = encoder_input_ids.len;
+                for_each_row_sparse(logits, vocab, work, |i, row| {
                     penalize(row, encoder_input_ids.row(i / per), |s| {
                         if s < 0.0 {
                             s * p
@@ -502,14 +504,14 @@ impl LogitsProcessor {
             }
             RepetitionPenalty { penalty } => {
                 let p = *penalty;
-                for_each_row(logits, vocab, |i, row| {
+                for_each_row_sparse(logits, vocab, cur_len, |i, row| {
                     penalize(row, ids.row(i), |s| if s < 0.0 { s * p } else { s / p });
                 });
             }
             NoRepeatNGram { ngram_size } => {
                 let n = *ngram_size;
                 if cur_len + 1 >= n {
-                    for_each_row(logits, vocab, |i, row| {
+                    for_each_row_sparse(logits, vocab, cur_len * n, |i, row| {
                         let hist = ids.row(i);
                         // tokens that followed an earlier occurrence of the last n-1 tokens
                         let prefix = &hist[cur_len + 1 - n..];
@@ -527,7 +529,7 @@ impl LogitsProcessor {
                 let per = rows_per_batch(rows, tables.len(), "encoder_input_ids")?;
                 let n = *ngram_size;
                 if cur_len + 1 >= n {
-                    for_each_row(logits, vocab, |i, row| {
+                    for_each_row_sparse(logits, vocab, n, |i, row| {
                         let hist = ids.row(i);
                         if let Some(banned) = tables[i / per].get(&hist[cur_len + 1 - n..]) {
                             set_ids(row, banned, NEG_INF);
@@ -540,7 +542,9 @@ impl LogitsProcessor {
                 eos_token_id,
             } => {
                 if cur_len < *min_length {
-                    for_each_row(logits, vocab, |_, row| set_ids(row, eos_token_id, NEG_INF));
+                    for_each_row_sparse(logits, vocab, eos_token_id.len(), |_, row| {
+                        set_ids(row, eos_token_id, NEG_INF)
+                    });
                 }
             }
             MinNewTokensLength {
@@ -550,13 +554,17 @@ impl LogitsProcessor {
             } => {
                 let new_tokens = cur_len as i64 - *prompt_length_to_skip as i64;
                 if new_tokens < *min_new_tokens as i64 {
-                    for_each_row(logits, vocab, |_, row| set_ids(row, eos_token_id, NEG_INF));
+                    for_each_row_sparse(logits, vocab, eos_token_id.len(), |_, row| {
+                        set_ids(row, eos_token_id, NEG_INF)
+                    });
                 }
             }
             ForcedBosToken { bos_token_id } => {
                 if cur_len == 1 {
                     check_forced(&[*bos_token_id], vocab, "forced_bos_token_id")?;
-                    for_each_row(logits, vocab, |_, row| force(row, &[*bos_token_id]));
+                    for_each_row_over(logits, vocab, LINEAR_PARALLEL_MIN_VALUES, |_, row| {
+                        force(row, &[*bos_token_id])
+                    });
                 }
             }
             ForcedEosToken {
@@ -565,7 +573,9 @@ impl LogitsProcessor {
             } => {
                 if cur_len + 1 == *max_length {
                     check_forced(eos_token_id, vocab, "forced_eos_token_id")?;
-                    for_each_row(logits, vocab, |_, row| force(row, eos_token_id));
+                    for_each_row_over(logits, vocab, LINEAR_PARALLEL_MIN_VALUES, |_, row| {
+                        force(row, eos_token_id)
+                    });
                 }
             }
             InfNanRemove => {
@@ -588,7 +598,7 @@ impl LogitsProcessor {
                     let idx = (cur_len - regulation_start) as f64;
                     // python: pow(factor, idx) - 1 in double, then a float32 multiply
                     let factor = (regulation_factor.powf(idx) - 1.0) as f32;
-                    for_each_row(logits, vocab, |_, row| {
+                    for_each_row_sparse(logits, vocab, eos_token_id.len(), |_, row| {
                         let pen: Vec<(usize, f32)> = eos_token_id
                             .iter()
                             .filter_map(|&t| tok(t, vocab))
@@ -601,7 +611,7 @@ impl LogitsProcessor {
                 }
             }
             SuppressTokens { suppress_tokens } => {
-                for_each_row(logits, vocab, |_, row| {
+                for_each_row_sparse(logits, vocab, suppress_tokens.len(), |_, row| {
                     set_ids(row, suppress_tokens, NEG_INF)
                 });
             }
@@ -610,7 +620,7 @@ impl LogitsProcessor {
                 begin_index,
             } => {
                 if cur_len == *begin_index {
-                    for_each_row(logits, vocab, |_, row| {
+                    for_each_row_sparse(logits, vocab, begin_suppress_tokens.len(), |_, row| {
                         set_ids(row, begin_suppress_tokens, NEG_INF)
                     });
                 }
@@ -619,7 +629,9 @@ impl LogitsProcessor {
                 // a dict in transformers: the last pair for an index wins
                 if let Some(&(_, t)) = force_token_map.iter().rev().find(|(i, _)| *i == cur_len) {
                     check_forced(&[t], vocab, "forced_decoder_ids token")?;
-                    for_each_row(logits, vocab, |_, row| force(row, &[t]));
+                    for_each_row_over(logits, vocab, LINEAR_PARALLEL_MIN_VALUES, |_, row| {
+                        force(row, &[t])
+                    });
                 }
             }
             WhisperTimeStamp {
