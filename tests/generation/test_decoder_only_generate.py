@@ -33,6 +33,19 @@ def test_io_binding_loop_matches_transformers(name, case, monkeypatch):
     assert runs["run_with_iobinding"] and not runs["run_with_ort_values"]
 
 
+@pytest.mark.parametrize("name", FIXTURES)
+def test_position_ids_across_table_blocks(name, monkeypatch):
+    """The loop takes position ids from a table it refills every ``_POSITION_BLOCK`` steps: with
+    blocks of 3 steps every reference (left-padded batches included) crosses several refills."""
+    from onnxformers.generation import decoder_only
+
+    monkeypatch.setattr(decoder_only, "_POSITION_BLOCK", 3)
+    cases = [c for c in reference(name)["cases"] if "encoding" in c]
+    assert any(len(c["sequences"][0]) - len(c["encoding"]["input_ids"][0]) > 6 for c in cases)
+    for case in cases:
+        check_case(name, case)
+
+
 @pytest.mark.parametrize("name,case", case_params(FIXTURES, beam_only=True))
 def test_beam_rows_gathered_by_onnxruntime_match_transformers(name, case, monkeypatch):
     """The GPU path of beam reorders and prompt-cache expansion, run here on CPU."""
