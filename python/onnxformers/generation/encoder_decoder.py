@@ -551,6 +551,7 @@ def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,
         else None
     cross: list[list[np.ndarray]] = []
     cur = np.repeat(dec_ids, expand, axis=0)
+    identity = np.arange(rows, dtype=np.int64).tobytes()  # beam steps that moved no row
     if streamer is not None:
         streamer.put(dec_ids)
     first = True
@@ -574,9 +575,10 @@ def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,
             done = stop_rows(state, criteria, last)
         if done:
             break
-        if beam_indices is not None:
-            runner.reorder(np.asarray(beam_indices), self_attention)
-        cur = next_tokens.reshape(-1, 1).astype(np.int64)
+        # (on a GPU a gather is one run per cache tensor: skipped when every beam kept its row)
+        if beam_indices is not None and beam_indices.tobytes() != identity:
+            runner.reorder(beam_indices, self_attention)
+        cur = next_tokens.reshape(-1, 1)
         first = False
     if streamer is not None:
         streamer.end()
