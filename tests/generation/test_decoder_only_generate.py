@@ -35,8 +35,9 @@ def test_io_binding_loop_matches_transformers(name, case, monkeypatch):
 
 @pytest.mark.parametrize("name", FIXTURES)
 def test_position_ids_across_table_blocks(name, monkeypatch):
-    """The loop takes position ids from a table it refills every ``_POSITION_BLOCK`` steps: with
-    blocks of 3 steps every reference (left-padded batches included) crosses several refills."""
+    """The loop takes position ids from a table it refills every ``_POSITION_BLOCK`` steps, and its
+    mask buffer starts ``_POSITION_BLOCK`` columns past the prompt and doubles: with blocks of 3
+    steps every reference (left-padded batches included) crosses several refills and growths."""
     from onnxformers.generation import decoder_only
 
     monkeypatch.setattr(decoder_only, "_POSITION_BLOCK", 3)

@@ -293,8 +293,9 @@ def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,
     extra_flags = flags[1:]  # the core holds one flag; any others are polled here
     expand = state.expand_size
     # every row's mask for the whole generation: the prompt's, then ones (transformers appends a 1
-    # per step for finished rows too); each step feeds a view of the first `length` columns
-    mask_all = np.ones((mask.shape[0] * expand, max(total, prompt_len)), np.int64)
+    # per step for finished rows too); each step feeds a view of the first `length` columns. It
+    # grows by doubling: most generations stop at an EOS long before `total`
+    mask_all = np.ones((mask.shape[0] * expand, min(total, prompt_len + _POSITION_BLOCK)), np.int64)
     mask_all[:, :prompt_len] = np.repeat(mask, expand, axis=0)
     length = prompt_len
     mask_rows = np.ascontiguousarray(mask_all[:, :length])
@@ -350,6 +351,10 @@ def generate(model: Any, input_ids: Any = None, attention_mask: Any = None, *,
             kv.reorder(beam_indices)
         cur = next_tokens.reshape(-1, 1)
         length += 1
+        if length > mask_all.shape[1]:
+            wider = np.ones((mask_all.shape[0], min(total, 2 * mask_all.shape[1])), np.int64)
+            wider[:, :mask_all.shape[1]] = mask_all
+            mask_all = wider
         # a view for one row, a copy for more; either stays alive in `mask_rows` through the run
         mask_rows = np.ascontiguousarray(mask_all[:, :length])
         # only the new token's position is fed from now on: [rows, 1] slices of a table made every
