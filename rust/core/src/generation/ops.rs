@@ -340,6 +340,37 @@ pub(crate) fn logsumexp(row: &[f32]) -> f64 {
 
 /// `row = log_softmax(row)` (torch: `x - max - log(sum(exp(x - max)))`).
 pub fn log_softmax_in_place(row: &mut [f32]) {
+    // beam search runs this over every row of every step: AVX-512 / AVX2 builds of the same
+    // operations where the CPU has them (the max and the subtraction are exact or one rounding
+    // each, so the bits are the same)
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked just above
+            return unsafe { log_softmax_in_place_avx512(row) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above
+            return unsafe { log_softmax_in_place_avx2(row) };
+        }
+    }
+    log_softmax_in_place_generic(row)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn log_softmax_in_place_avx2(row: &mut [f32]) {
+    log_softmax_in_place_generic(row)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn log_softmax_in_place_avx512(row: &mut [f32]) {
+    log_softmax_in_place_generic(row)
+}
+
+#[inline(always)]
+fn log_softmax_in_place_generic(row: &mut [f32]) {
     let m = row_max(row);
     if !m.is_finite() {
         // all -inf, or a NaN / +inf present: torch yields NaN for the whole row
@@ -448,6 +479,11 @@ mod tests {
                 sum_exp_shifted_generic(&row, m).to_bits(),
                 "len {len}"
             );
+            let (mut fast, mut plain) = (row.clone(), row.clone());
+            log_softmax_in_place(&mut fast);
+            log_softmax_in_place_generic(&mut plain);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&fast), bits(&plain), "log_softmax, len {len}");
         }
     }
 

@@ -148,6 +148,35 @@ pub fn select_beam_candidates(
 /// Indices of the `n` best values of `row`, best first, ties by lower index (one scan with a
 /// small sorted buffer: beam search keeps 2 * num_beams of num_beams * vocab candidates).
 fn top_n(row: &[f32], n: usize) -> Vec<usize> {
+    // the block test below vectorises 2-4x wider with AVX-512 / AVX2 (same comparisons)
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked just above
+            return unsafe { top_n_avx512(row, n) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above
+            return unsafe { top_n_avx2(row, n) };
+        }
+    }
+    top_n_generic(row, n)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn top_n_avx2(row: &[f32], n: usize) -> Vec<usize> {
+    top_n_generic(row, n)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn top_n_avx512(row: &[f32], n: usize) -> Vec<usize> {
+    top_n_generic(row, n)
+}
+
+#[inline(always)]
+fn top_n_generic(row: &[f32], n: usize) -> Vec<usize> {
     if n == 0 {
         return Vec::new();
     }
@@ -239,6 +268,7 @@ mod tests {
                 want.sort_by(|&a, &b| cmp_f32(row[b], row[a]).then(a.cmp(&b)));
                 want.truncate(n);
                 assert_eq!(top_n(&row, n), want, "len {len} n {n}");
+                assert_eq!(top_n_generic(&row, n), want, "len {len} n {n} (portable)");
             }
         }
         assert!(top_n(&[1.0, 2.0], 0).is_empty());
