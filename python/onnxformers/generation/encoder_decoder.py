@@ -131,6 +131,9 @@ class CacheRunner:
     the session's device. ``keep_after_first``: cache entries produced by the first step and
     never replaced (the cross-attention cache).
 
+    On CPU a step is one call of the session's C ``run_with_ort_values`` (fresh outputs, no
+    binds); on a device, I/O bindings keep the cache there and bring the host outputs back.
+
     The interface (``inputs``, ``run(feed, first_step) -> logits``, ``reorder``) is the one the
     decoder-only loop's binding has, so both loops can use either layout.
     """
