@@ -4,6 +4,48 @@
 use rayon::prelude::*;
 use std::cmp::Ordering;
 
+/// Defines a function that runs an `#[inline(always)]` body through an AVX-512 or AVX2 build of
+/// it where the CPU has one, chosen at run time:
+///
+/// ```ignore
+/// simd_dispatch! {
+///     /// docs of `name`
+///     pub(crate) fn name(row: &[f32]) -> f32 = name_generic;
+/// }
+/// ```
+///
+/// The wheels target baseline x86-64, whose SSE2 vectorises 4 floats at a time; the same source in
+/// a wider build runs the same operations in the same order (no FMA is formed), so every build
+/// gives the same bits (each user has a test comparing the dispatching call with the portable one).
+macro_rules! simd_dispatch {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty = $generic:ident;) => {
+        $(#[$meta])*
+        $vis fn $name($($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                unsafe fn avx512($($arg: $ty),*) -> $ret {
+                    $generic($($arg),*)
+                }
+                #[target_feature(enable = "avx2")]
+                unsafe fn avx2($($arg: $ty),*) -> $ret {
+                    $generic($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU supports AVX-512F, checked just above
+                    return unsafe { avx512($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU supports AVX2, checked just above
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $generic($($arg),*)
+        }
+    };
+}
+pub(crate) use simd_dispatch;
+
 /// Below this many values per call, rows are processed on the calling thread: rayon's
 /// scheduling costs more than it saves on small batches.
 const PARALLEL_MIN_VALUES: usize = 1 << 16;
@@ -191,36 +233,12 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     y * f32::from_bits(n_bits << 23)
 }
 
-/// `sum(exp(x - m))` over a row: f32 exponentials, summed in f32 over blocks of 16 per lane
-/// (vectorisable) and the block sums in f64, so the error stays near f32 rounding of one term.
-fn sum_exp_shifted(row: &[f32], m: f32) -> f64 {
-    // 16 or 8 lanes at a time where the CPU has AVX-512 or AVX2 (the build targets baseline x86-64,
-    // whose SSE2 does 4: beam search spent most of its step here). The same operations in the same order (the
-    // 16 "lanes" below are the code's, not the hardware's; no FMA), so the same bits either way.
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F, checked just above
-            return unsafe { sum_exp_shifted_avx512(row, m) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above
-            return unsafe { sum_exp_shifted_avx2(row, m) };
-        }
-    }
-    sum_exp_shifted_generic(row, m)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn sum_exp_shifted_avx2(row: &[f32], m: f32) -> f64 {
-    sum_exp_shifted_generic(row, m)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn sum_exp_shifted_avx512(row: &[f32], m: f32) -> f64 {
-    sum_exp_shifted_generic(row, m)
+simd_dispatch! {
+    /// `sum(exp(x - m))` over a row: f32 exponentials, summed in f32 over blocks of 16 per lane
+    /// (vectorisable) and the block sums in f64, so the error stays near f32 rounding of one term.
+    /// (The 16 "lanes" are the code's, not the hardware's: beam search spent most of its step here
+    /// before the wider builds.)
+    fn sum_exp_shifted(row: &[f32], m: f32) -> f64 = sum_exp_shifted_generic;
 }
 
 #[inline(always)]
@@ -242,37 +260,14 @@ fn sum_exp_shifted_generic(row: &[f32], m: f32) -> f64 {
     total + tail.iter().map(|&x| exp_f32(x - m) as f64).sum::<f64>()
 }
 
-/// Index of the first maximum (torch.argmax; a NaN counts as the maximum).
-pub fn argmax(row: &[f32]) -> usize {
-    // Greedy decoding calls this on every row of every step (32k-250k logits). A scalar scan with
-    // a running index is a loop-carried dependency; here the vectorised `row_max`, then the first
-    // 64-value block that holds it (compares OR-ed per block), then the place in that block. With
-    // 16 or 8 hardware lanes where the CPU has AVX-512 or AVX2 (the build targets baseline x86-64,
-    // SSE2's 4): the same comparisons, so the same answer. 152k logits: 25 µs -> 7 µs.
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F, checked just above
-            return unsafe { argmax_avx512(row) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above
-            return unsafe { argmax_avx2(row) };
-        }
-    }
-    argmax_generic(row)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn argmax_avx2(row: &[f32]) -> usize {
-    argmax_generic(row)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn argmax_avx512(row: &[f32]) -> usize {
-    argmax_generic(row)
+simd_dispatch! {
+    /// Index of the first maximum (torch.argmax; a NaN counts as the maximum).
+    ///
+    /// Greedy decoding calls this on every row of every step (32k-250k logits). A scalar scan with
+    /// a running index is a loop-carried dependency; here the vectorised `row_max`, then the first
+    /// 64-value block that holds it (compares OR-ed per block), then the place in that block.
+    /// 152k logits: 25 µs -> 7 µs.
+    pub fn argmax(row: &[f32]) -> usize = argmax_generic;
 }
 
 #[inline(always)]
@@ -338,35 +333,10 @@ pub(crate) fn logsumexp(row: &[f32]) -> f64 {
     m + s.ln()
 }
 
-/// `row = log_softmax(row)` (torch: `x - max - log(sum(exp(x - max)))`).
-pub fn log_softmax_in_place(row: &mut [f32]) {
-    // beam search runs this over every row of every step: AVX-512 / AVX2 builds of the same
-    // operations where the CPU has them (the max and the subtraction are exact or one rounding
-    // each, so the bits are the same)
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F, checked just above
-            return unsafe { log_softmax_in_place_avx512(row) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above
-            return unsafe { log_softmax_in_place_avx2(row) };
-        }
-    }
-    log_softmax_in_place_generic(row)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn log_softmax_in_place_avx2(row: &mut [f32]) {
-    log_softmax_in_place_generic(row)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn log_softmax_in_place_avx512(row: &mut [f32]) {
-    log_softmax_in_place_generic(row)
+simd_dispatch! {
+    /// `row = log_softmax(row)` (torch: `x - max - log(sum(exp(x - max)))`). Beam search runs this
+    /// over every row of every step.
+    pub fn log_softmax_in_place(row: &mut [f32]) -> () = log_softmax_in_place_generic;
 }
 
 #[inline(always)]

@@ -2,7 +2,7 @@
 //! f64 probabilities, so one uniform number per token and a stream that does not depend on
 //! threads), and the top-K / sampled candidate selection of beam search.
 
-use super::ops::{cmp_f32, map_rows, softmax_f64};
+use super::ops::{cmp_f32, map_rows, simd_dispatch, softmax_f64};
 use super::rng::Xoshiro256StarStar;
 use super::{invalid_input, Result};
 
@@ -145,34 +145,10 @@ pub fn select_beam_candidates(
     Ok((out_scores, out_idx))
 }
 
-/// Indices of the `n` best values of `row`, best first, ties by lower index (one scan with a
-/// small sorted buffer: beam search keeps 2 * num_beams of num_beams * vocab candidates).
-fn top_n(row: &[f32], n: usize) -> Vec<usize> {
-    // the block test below vectorises 2-4x wider with AVX-512 / AVX2 (same comparisons)
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F, checked just above
-            return unsafe { top_n_avx512(row, n) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above
-            return unsafe { top_n_avx2(row, n) };
-        }
-    }
-    top_n_generic(row, n)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn top_n_avx2(row: &[f32], n: usize) -> Vec<usize> {
-    top_n_generic(row, n)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn top_n_avx512(row: &[f32], n: usize) -> Vec<usize> {
-    top_n_generic(row, n)
+simd_dispatch! {
+    /// Indices of the `n` best values of `row`, best first, ties by lower index (one scan with a
+    /// small sorted buffer: beam search keeps 2 * num_beams of num_beams * vocab candidates).
+    fn top_n(row: &[f32], n: usize) -> Vec<usize> = top_n_generic;
 }
 
 #[inline(always)]
