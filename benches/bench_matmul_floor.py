@@ -90,7 +90,8 @@ def main() -> None:
     args = ap.parse_args()
     path = args.model / "onnx" / "model.onnx"
     weights = matmul_weight_bytes(path)
-    print(f"# bench_matmul_floor: {path}: {weights / 1e6:.1f} MB of MatMul weights read per token at batch 1")
+    print(f"# bench_matmul_floor: {path.parent.parent.name}/onnx/{path.name}: {weights / 1e6:.1f} MB of MatMul "
+          "weights read per token at batch 1")
     for threads in args.threads:
         best, median = gemv_rate(weights, threads)
         print(f"{threads} intra-op thread(s): one MatMul of that size streams {best:.1f} GB/s (median {median:.1f}); "
