@@ -195,6 +195,10 @@ class CacheRunner:
                           for name, value in (constants or {}).items()}
         self._step_outputs: dict[tuple[int, bool], list[str]] = {}
         self._direct = {id(s): self._direct_run(s) for s in (first, later)}
+        if any(self._direct.values()):  # step-invariant C values, made once (their arrays live in self)
+            cpu = self._c_devices["cpu"]
+            self._c_branch = {flag: self._from_numpy(array, cpu) for flag, array in self._branch.items()}
+            self._c_constants = {name: value._ortvalue for name, value in self.constants.items()}
 
     def _direct_run(self, session: Any) -> Any:
         """onnxruntime's C ``run_with_ort_values`` of ``session`` on CPU (fresh outputs, one call
@@ -269,11 +273,10 @@ class CacheRunner:
         arrays = [(name, np.ascontiguousarray(value)) for name, value in feed.items() if name in inputs]
         values = {name: from_numpy(array, cpu) for name, array in arrays}
         if "use_cache_branch" in inputs:
-            values["use_cache_branch"] = from_numpy(self._branch[not first_step], cpu)
-        for source in (self.constants, self.past):
-            for name, value in source.items():
-                if name in inputs:
-                    values[name] = getattr(value, "_ortvalue", value)
+            values["use_cache_branch"] = self._c_branch[not first_step]
+        values.update((name, value) for name, value in self._c_constants.items() if name in inputs)
+        values.update((name, getattr(value, "_ortvalue", value))
+                      for name, value in self.past.items() if name in inputs)
         return [array for _, array in arrays], values
 
     def _run_bound(self, session: Any, feed: Mapping[str, np.ndarray], first_step: bool,
